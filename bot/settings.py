@@ -1,0 +1,335 @@
+"""Configuration: the YAML file plus secrets from the environment, into frozen, validated objects.
+
+Every problem in a file is collected and reported at once, each as `key.path: expected ..., got ...`.
+Secrets are never read from the file: a key that looks like one is rejected and the message names
+the environment variable to use instead (`NAME` or `NAME_FILE`, the latter for mounted Secrets).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.core import names
+from bot.errors import BotError, ConfigError
+
+ENV_CONFIG = "GITOPS_BOT_CONFIG"
+DEFAULT_PIPELINE = ("develop", "staging", "production")
+_SECRETISH = re.compile(r"(token|secret|password|passwd|credential|private[_-]?key|api[_-]?key)", re.I)
+# Where each kind of secret must come from instead of the file.
+SECRET_ENV = {
+    "slack": "SLACK_BOT_TOKEN / SLACK_SIGNING_SECRET / SLACK_APP_TOKEN",
+    "flux": "FLUX_WEBHOOK_TOKEN",
+    "repo": "GIT_TOKEN (HTTPS) or GIT_SSH_KEY_FILE (SSH)",
+    "registries": "REGISTRY_<HOST>_USERNAME / REGISTRY_<HOST>_PASSWORD or DOCKER_CONFIG",
+}
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+
+
+def parse_duration(text: str) -> int:
+    """`30m`, `64h`, `1h30m`, `90s` → seconds. Raises ValueError on anything else."""
+    m = _DURATION.fullmatch(text.strip())
+    if not text.strip() or m is None or not any(m.groups()):
+        raise ValueError(text)
+    d, h, mi, s = (int(g or 0) for g in m.groups())
+    return ((d * 24 + h) * 60 + mi) * 60 + s
+
+
+@dataclass(frozen=True)
+class Author:
+    name: str = "gitops-bot"
+    email: str = "gitops-bot@localhost"
+
+
+@dataclass(frozen=True)
+class RepoSettings:
+    url: str
+    branch: str = "main"
+    path: str = "."
+    author: Author = field(default_factory=Author)
+
+
+@dataclass(frozen=True)
+class RegistrySettings:
+    insecure: bool = False
+    layout: Path | None = None  # serve this host's images from an on-disk OCI image layout
+
+
+@dataclass(frozen=True)
+class Promoters:
+    users: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+
+    @property
+    def anyone(self) -> bool:
+        return not self.users and not self.groups
+
+
+@dataclass(frozen=True)
+class EnvironmentSettings:
+    require_deployed_in_source: bool = True
+    rollback: str = "hold"  # hold | retag
+    channel: str = ""
+    promoters: Promoters = field(default_factory=Promoters)
+    approvals: int = 0
+    approval_ttl: int = 1800
+
+
+@dataclass(frozen=True)
+class Settings:
+    repo: RepoSettings
+    state_dir: Path
+    substitutions: Mapping[str, str] = field(default_factory=dict)
+    registries: Mapping[str, RegistrySettings] = field(default_factory=dict)
+    pipeline: tuple[str, ...] = DEFAULT_PIPELINE
+    environments: Mapping[str, EnvironmentSettings] = field(default_factory=dict)
+    slack_api_url: str = "https://slack.com/api/"
+    source: str = "<embedded>"
+
+    def env(self, name: str) -> EnvironmentSettings:
+        return self.environments.get(name) or EnvironmentSettings()
+
+
+class _Checker:
+    """Collects problems instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def bad(self, path: str, expected: str, got: object) -> None:
+        shown = got if isinstance(got, str | int | float | bool) or got is None else type(got).__name__
+        self.problems.append(f"{path}: expected {expected}, got {shown!r}")
+
+    def mapping(self, path: str, value: object, allowed: set[str]) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.bad(path, "a mapping", value)
+            return {}
+        for key in value:
+            if not isinstance(key, str):
+                self.bad(path, "string keys", key)
+            elif _SECRETISH.search(key):
+                top = path.split(".", maxsplit=1)[0].split("[", maxsplit=1)[0] or key
+                where = SECRET_ENV.get(top, "an environment variable or a *_FILE path")
+                self.problems.append(
+                    f"{_join(path, key)}: secrets are never read from the config file; set {where} instead"
+                )
+            elif allowed and key not in allowed:
+                self.problems.append(f"{_join(path, key)}: unknown key (known: {', '.join(sorted(allowed))})")
+        return {k: v for k, v in value.items() if isinstance(k, str) and not _SECRETISH.search(k)}
+
+    def string(self, path: str, value: object, default: str, pattern: str | None = None) -> str:
+        if value is None:
+            return default
+        if not isinstance(value, str) or not value.strip():
+            self.bad(path, "a non-empty string", value)
+            return default
+        if pattern and not re.fullmatch(pattern, value):
+            self.bad(path, f"a string matching {pattern}", value)
+        return value
+
+    def boolean(self, path: str, value: object, default: bool) -> bool:
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.bad(path, "true or false", value)
+            return default
+        return value
+
+    def name_list(self, path: str, value: object, check: Any) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.bad(path, "a list", value)
+            return ()
+        out = []
+        for i, item in enumerate(value):
+            try:
+                out.append(check(item) if isinstance(item, str) else check(str(item)))
+            except BotError as err:
+                self.problems.append(f"{path}[{i}]: {err.message}")
+        return tuple(out)
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _environment(c: _Checker, path: str, raw: object) -> EnvironmentSettings:
+    allowed = {
+        "require_deployed_in_source",
+        "rollback",
+        "channel",
+        "promoters",
+        "approvals",
+        "approval_ttl",
+        "freezes",
+        "reconcile_timeout",
+    }
+    m = c.mapping(path, raw, allowed)
+    rollback = c.string(f"{path}.rollback", m.get("rollback"), "hold")
+    if rollback not in ("hold", "retag"):
+        c.bad(f"{path}.rollback", "hold or retag", rollback)
+    prom = c.mapping(f"{path}.promoters", m.get("promoters"), {"users", "groups"})
+    approvals = m.get("approvals", 0)
+    if not isinstance(approvals, int) or isinstance(approvals, bool) or not 0 <= approvals <= 5:
+        c.bad(f"{path}.approvals", "a whole number from 0 to 5", approvals)
+        approvals = 0
+    ttl_raw = m.get("approval_ttl", "30m")
+    try:
+        ttl = parse_duration(str(ttl_raw))
+    except ValueError:
+        c.bad(f"{path}.approval_ttl", "a duration like 30m or 1h", ttl_raw)
+        ttl = 1800
+    return EnvironmentSettings(
+        require_deployed_in_source=c.boolean(
+            f"{path}.require_deployed_in_source", m.get("require_deployed_in_source"), True
+        ),
+        rollback=rollback,
+        channel=c.string(f"{path}.channel", m.get("channel"), ""),
+        promoters=Promoters(
+            users=c.name_list(f"{path}.promoters.users", prom.get("users"), names.slack_id),
+            groups=c.name_list(f"{path}.promoters.groups", prom.get("groups"), lambda s: names.one_line(s, "group")),
+        ),
+        approvals=approvals,
+        approval_ttl=ttl,
+    )
+
+
+_TOP_KEYS = {"repo", "state_dir", "substitutions", "registries", "pipeline", "environments", "slack", "flux",
+             "jobs", "routes"}  # fmt: skip
+
+
+def _repo(c: _Checker, top: dict[str, Any]) -> RepoSettings:
+    raw = c.mapping("repo", top.get("repo"), {"url", "branch", "path", "author"})
+    if "repo" not in top:
+        c.problems.append("repo: expected a mapping with at least `url`, got nothing")
+    url = c.string("repo.url", raw.get("url"), "")
+    if "://" in url and not url.startswith("ssh://") and "@" in url.split("://", 1)[1].split("/", 1)[0]:
+        c.problems.append("repo.url: credentials in the URL are not allowed; set GIT_TOKEN instead")
+    author = c.mapping("repo.author", raw.get("author"), {"name", "email"})
+    repo = RepoSettings(
+        url=url,
+        branch=c.string("repo.branch", raw.get("branch"), "main", r"[A-Za-z0-9._/-]{1,100}"),
+        path=c.string("repo.path", raw.get("path"), ".", r"[A-Za-z0-9._/-]{1,200}"),
+        author=Author(
+            name=c.string("repo.author.name", author.get("name"), "gitops-bot"),
+            email=c.string("repo.author.email", author.get("email"), "gitops-bot@localhost", r"[^\s<>]+@[^\s<>]*"),
+        ),
+    )
+    if ".." in Path(repo.path).parts:
+        c.bad("repo.path", "a path inside the repository", repo.path)
+    return repo
+
+
+def _substitutions(c: _Checker, raw: object) -> dict[str, str]:
+    subs = {}
+    for k, v in c.mapping("substitutions", raw, set()).items():
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k):
+            c.bad(f"substitutions.{k}", "a variable name like image_registry", k)
+        elif not isinstance(v, str | int | float) or isinstance(v, bool):
+            c.bad(f"substitutions.{k}", "a string", v)
+        else:
+            subs[k] = str(v)
+    return subs
+
+
+def _registries(c: _Checker, raw: object, base_dir: Path) -> dict[str, RegistrySettings]:
+    regs = {}
+    for host, value in c.mapping("registries", raw, set()).items():
+        if not re.fullmatch(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?", host):
+            c.bad(f"registries.{host}", "a registry host like ghcr.io or 127.0.0.1:5000", host)
+        r = c.mapping(f"registries.{host}", value, {"insecure", "layout"})
+        layout = c.string(f"registries.{host}.layout", r.get("layout"), "")
+        regs[host] = RegistrySettings(
+            insecure=c.boolean(f"registries.{host}.insecure", r.get("insecure"), False),
+            layout=(base_dir / layout) if layout else None,
+        )
+    return regs
+
+
+def _pipeline(c: _Checker, raw: object, known: list[str]) -> list[str]:
+    pipeline: list[str] = []
+    if not isinstance(raw, list) or len(raw) < 2:
+        c.bad("pipeline", "a list of at least two environments", raw)
+        return pipeline
+    for i, env in enumerate(raw):
+        try:
+            names.env_name(str(env))
+        except BotError:
+            c.bad(f"pipeline[{i}]", "an environment name (lowercase letters, digits, dashes)", env)
+            continue
+        if known and env not in known:
+            c.problems.append(f"pipeline[{i}]: unknown environment {env!r} (known: {', '.join(known)})")
+        elif env in pipeline:
+            c.problems.append(f"pipeline[{i}]: {env!r} appears twice")
+        else:
+            pipeline.append(str(env))
+    return pipeline
+
+
+def parse(data: object, *, base_dir: Path, source: str = "config") -> Settings:
+    """Validate a loaded YAML document. Relative paths are resolved against `base_dir`."""
+    c = _Checker()
+    top = c.mapping("", data, _TOP_KEYS)
+    repo = _repo(c, top)
+    subs = _substitutions(c, top.get("substitutions"))
+    regs = _registries(c, top.get("registries"), base_dir)
+    envs_raw = c.mapping("environments", top.get("environments"), set())
+    pipeline = _pipeline(c, top.get("pipeline", list(DEFAULT_PIPELINE)), list(envs_raw))
+    envs = {}
+    for env, raw in envs_raw.items():
+        if pipeline and env not in pipeline:
+            c.problems.append(f"environments.{env}: not in pipeline (pipeline: {', '.join(pipeline)})")
+        envs[env] = _environment(c, f"environments.{env}", raw)
+    slack = c.mapping("slack", top.get("slack"), {"api_url"})
+    state_dir = Path(c.string("state_dir", top.get("state_dir"), ".gitops-bot"))
+    if c.problems:
+        raise ConfigError(c.problems, source=source)
+    return Settings(
+        repo=repo,
+        state_dir=state_dir if state_dir.is_absolute() else (base_dir / state_dir),
+        substitutions=subs,
+        registries=regs,
+        pipeline=tuple(pipeline),
+        environments=envs,
+        slack_api_url=c.string("slack.api_url", slack.get("api_url"), "https://slack.com/api/"),
+        source=source,
+    )
+
+
+def load(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Load from `path`, else $GITOPS_BOT_CONFIG, else ./config/bot.yaml."""
+    chosen = Path(path or os.environ.get(ENV_CONFIG) or "config/bot.yaml")
+    try:
+        text = chosen.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError([f"cannot read {chosen}: {err.strerror}"], source=str(chosen)) from err
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError([f"not valid YAML{where}"], source=str(chosen)) from err
+    return parse(data, base_dir=chosen.resolve().parent, source=str(chosen))
+
+
+def secret(name: str, *, required: bool = False) -> str | None:
+    """A secret from `$NAME`, or from the file named by `$NAME_FILE` (a mounted Kubernetes Secret)."""
+    value = os.environ.get(name)
+    file = os.environ.get(f"{name}_FILE")
+    if value is None and file:
+        try:
+            value = Path(file).read_text(encoding="utf-8").strip()
+        except OSError as err:
+            raise ConfigError([f"{name}_FILE: cannot read the file it names ({err.strerror})"]) from err
+    if required and not value:
+        raise ConfigError([f"{name}: required; set {name} or {name}_FILE"])
+    return value or None
