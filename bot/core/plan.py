@@ -1,0 +1,448 @@
+"""Plans: what a promotion, rollback or resume would change, as values. The caller does the I/O.
+
+A plan is computed from the repository text at one HEAD. When a push is rejected because the branch
+moved, the Git adapter calls the planning function again on the new HEAD, so a plan never carries a
+stale diff. Refusals are raised as `bot.errors.Refused` subclasses with the reason and what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.core import commit_message as cm
+from bot.core import setters, yamltext
+from bot.core.discovery import Target, Topology, split_ref
+from bot.core.history import Bump, effective_bumps
+from bot.core.names import env_name
+from bot.core.tags import BuildTag
+from bot.errors import GateRefused, InvalidInput, NotFound
+
+
+@dataclass(frozen=True)
+class Edit:
+    """New file texts (only files that change) plus the commit message that explains them."""
+
+    files: Mapping[str, str]
+    message: cm.CommitMessage
+    changes: tuple[setters.Change, ...] = ()
+
+
+@dataclass(frozen=True)
+class PromotionPlan:
+    service: str
+    source_env: str
+    target_env: str
+    source_tag: str
+    target_tag: str  # the new immutable tag in the target env
+    alias: str  # the moving env alias, re-pointed at the same digest
+    digest: str
+    image: str
+    current_tag: str | None
+    edit: Edit | None  # None when the plan is a no-op
+    warnings: tuple[str, ...] = ()
+    lifted_hold: str = ""
+    noop_reason: str = ""
+
+    @property
+    def noop(self) -> bool:
+        return self.edit is None
+
+
+@dataclass(frozen=True)
+class RollbackPlan:
+    service: str
+    env: str
+    from_tag: str | None
+    to_tag: str
+    reverted: str  # sha of the bump being undone
+    edit: Edit
+    hold: str = ""  # the automation held in the same commit ("" in retag mode)
+    retag_from: str = ""  # retag mode: copy this tag's digest to `to_tag`
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ResumePlan:
+    service: str
+    env: str
+    automation: str
+    edit: Edit | None
+    would_deploy: str | None = None
+    warnings: tuple[str, ...] = field(default=())
+
+
+# --- pipeline gates -----------------------------------------------------------------------------
+
+
+def next_env(pipeline: Sequence[str], env: str) -> str | None:
+    i = pipeline.index(env)
+    return pipeline[i + 1] if i + 1 < len(pipeline) else None
+
+
+def check_route(pipeline: Sequence[str], source_env: str, target_env: str) -> None:
+    """The target must be the environment right after the tag's own environment."""
+    env_name(target_env)
+    if target_env not in pipeline:
+        raise InvalidInput(
+            f"Unknown environment {target_env!r}.", hint=f"Known environments: {', '.join(pipeline)}."
+        )
+    if source_env not in pipeline:
+        raise InvalidInput(
+            f"The tag belongs to environment {source_env!r}, which is not in the pipeline.",
+            hint=f"Pipeline: {' → '.join(pipeline)}.",
+        )
+    allowed = next_env(pipeline, source_env)
+    if target_env == allowed:
+        return
+    if allowed is None:
+        raise GateRefused(f"{source_env} is the last environment; its builds are not promoted further.")
+    direction = "backwards" if pipeline.index(target_env) <= pipeline.index(source_env) else "past " + allowed
+    raise GateRefused(
+        f"A {source_env} build cannot go {direction} to {target_env}.",
+        hint=f"Promote it to {allowed} (pipeline: {' → '.join(pipeline)}).",
+    )
+
+
+def candidate_services(
+    topology: Topology, source_env: str, target_env: str, service: str | None
+) -> list[str]:
+    """Services that exist in both environments (narrowed to `service` when given)."""
+    if service is not None:
+        topology.target(service, source_env)
+        topology.target(service, target_env)
+        return [service]
+    return [t.service for t in topology.in_env(source_env) if (t.service, target_env) in topology.targets]
+
+
+def pick_service(tag: str, found: Mapping[str, str]) -> str:
+    """`found` maps each candidate service whose source image has the tag to its digest."""
+    if not found:
+        raise NotFound(f"No service has a build tagged {tag}.", hint="Check the tag with /versions.")
+    if len(found) > 1:
+        raise GateRefused(
+            f"{tag} exists in more than one service: {', '.join(sorted(found))}.",
+            hint="Name the service (--service S, or `/promote <tag> to <env> <service>`).",
+        )
+    return next(iter(found))
+
+
+def new_timestamp(now: int, target_env: str, existing_tags: Iterable[str]) -> int:
+    """Strictly newer than every build tag already in the target env, so its ImagePolicy selects ours."""
+    newest = max((t.ts for t in _parse_all(existing_tags) if t.env == target_env), default=-1)
+    return max(now, newest + 1)
+
+
+def _parse_all(tags: Iterable[str]) -> list[BuildTag]:
+    return [BuildTag.parse(t) for t in tags if BuildTag.is_valid(t)]
+
+
+# --- promotion ----------------------------------------------------------------------------------
+
+
+def _values_for(target: Target, tag: str, digest: str) -> dict[str, str]:
+    reflected = digest if target.digest_reflection in ("IfNotPresent", "Always") else ""
+    return setters.setter_values({target.setter: setters.LatestRef(target.image, tag, reflected)})
+
+
+def _apply(
+    files: Mapping[str, str], target: Target, values: Mapping[str, str]
+) -> tuple[dict[str, str], list[setters.Change]]:
+    out: dict[str, str] = {}
+    changes: list[setters.Change] = []
+    for file in sorted({s.file for s in target.sites}):
+        if file not in files:
+            raise NotFound(f"{file} is named by a marker but is not in the repository any more.")
+        text, ch = setters.rewrite(file, files[file], values)
+        if ch:
+            out[file] = text
+            changes.extend(ch)
+    return out, changes
+
+
+def _set_suspend(files: Mapping[str, str], edited: dict[str, str], target: Target, value: bool) -> str:
+    a = target.automation
+    if a is None:
+        return ""
+    text = edited.get(a.file, files.get(a.file))
+    if text is None:
+        raise NotFound(f"{a.file} (ImageUpdateAutomation {a.ref}) is not in the repository any more.")
+    edited[a.file] = yamltext.set_field(
+        text,
+        kind="ImageUpdateAutomation",
+        name=a.ref.name,
+        namespace=a.ref.namespace,
+        path=("spec", "suspend"),
+        value="true" if value else "false",
+    )
+    return str(a.ref)
+
+
+def plan_promotion(
+    topology: Topology,
+    files: Mapping[str, str],
+    *,
+    tag: BuildTag,
+    service: str,
+    target_env: str,
+    digest: str,
+    target_tags: Iterable[str],
+    current_digest: str | None,
+    promoted_by: str,
+    now: int,
+    deployed_in_source: bool | None = None,
+    approved_by: Sequence[str] = (),
+    reason: str = "",
+    request_id: str = "",
+    slack_thread: str = "",
+    target_tag: str | None = None,
+) -> PromotionPlan:
+    """Plan one promotion. `deployed_in_source` is None when that gate is off for the environment.
+
+    `target_tag` pins the new tag when re-planning after the registry copy already created it.
+    """
+    check_route(topology.pipeline, tag.env, target_env)
+    src = topology.target(service, tag.env)
+    dst = topology.target(service, target_env)
+    if deployed_in_source is False:
+        raise GateRefused(
+            f"{tag} never ran in {tag.env} according to Git history, so it cannot go to {target_env}.",
+            hint=f"Deploy it to {tag.env} first (now {tag.env} runs {src.current_tag() or 'nothing'}).",
+        )
+    current = dst.current_tag()
+    base: dict[str, Any] = dict(
+        service=service,
+        source_env=tag.env,
+        target_env=target_env,
+        source_tag=str(tag),
+        alias=target_env,
+        digest=digest,
+        image=dst.image,
+        current_tag=current,
+    )
+    if current_digest is not None and current_digest == digest:
+        return PromotionPlan(
+            **base,
+            target_tag=current or "",
+            edit=None,
+            noop_reason=f"{target_env} is already at {current} (same image).",
+        )
+    if current is not None and current == target_tag:
+        return PromotionPlan(
+            **base, target_tag=current, edit=None, noop_reason=f"{target_env} is already at {current}."
+        )
+    new_tag = target_tag or str(
+        tag.retarget(target_env, new_timestamp(now, target_env, [*target_tags, *(c for c in [current] if c)]))
+    )
+    warnings = []
+    cur = BuildTag.parse(current) if current and BuildTag.is_valid(current) else None
+    if cur is None:
+        warnings.append(
+            f"First deploy of {service} to {target_env} by the bot (Git has {current or 'no tag'})."
+        )
+    elif (cur.major, cur.minor, cur.patch) > (tag.major, tag.minor, tag.patch):
+        warnings.append(f"Downgrade: {target_env} runs v{cur.version}, this promotes v{tag.version}.")
+    edited, changes = _apply(files, dst, _values_for(dst, new_tag, digest))
+    lifted = _set_suspend(files, edited, dst, False) if dst.held else ""
+    if lifted:
+        warnings.append(f"{target_env} automation {lifted} is held; this promotion lifts the hold.")
+    message = cm.promotion_message(
+        service=service,
+        version=tag.version,
+        sha=tag.sha,
+        source_env=tag.env,
+        target_env=target_env,
+        source_tag=str(tag),
+        target_tag=new_tag,
+        digest=digest,
+        promoted_by=promoted_by,
+        approved_by=approved_by,
+        reason=reason,
+        request_id=request_id,
+        slack_thread=slack_thread,
+        lifted_hold=lifted,
+    )
+    return PromotionPlan(
+        **base,
+        target_tag=new_tag,
+        edit=Edit(edited, message, tuple(changes)),
+        warnings=tuple(warnings),
+        lifted_hold=lifted,
+    )
+
+
+# --- rollback -----------------------------------------------------------------------------------
+
+
+def _refuse_ambiguous(topology: Topology, env: str, last: Mapping[str, int]) -> None:
+    listed = ", ".join(f"{s} (last bump {ts})" for s, ts in sorted(last.items()))
+    raise GateRefused(
+        f"Several services were bumped in {env}: {listed}.",
+        hint=f"Name one: `rollback {env} <service>`.",
+    )
+
+
+def choose_rollback_service(topology: Topology, env: str, last_bump_at: Mapping[str, int]) -> str:
+    """With no service named: the only service bumped in that env, else a refusal listing them."""
+    env_name(env)
+    if env not in topology.pipeline:
+        raise InvalidInput(
+            f"Unknown environment {env!r}.", hint=f"Known environments: {', '.join(topology.pipeline)}."
+        )
+    if len(last_bump_at) == 1:
+        return next(iter(last_bump_at))
+    if not last_bump_at:
+        raise NotFound(f"Git has no tag bump in {env} to roll back.")
+    _refuse_ambiguous(topology, env, last_bump_at)
+    raise AssertionError  # unreachable: _refuse_ambiguous raises
+
+
+def plan_rollback(
+    topology: Topology,
+    files: Mapping[str, str],
+    *,
+    service: str,
+    env: str,
+    history: Sequence[Bump],
+    rolled_back_by: str,
+    now: int,
+    to_tag: str | None = None,
+    mode: str = "hold",
+    target_tags: Iterable[str] = (),
+    request_id: str = "",
+    slack_thread: str = "",
+    pinned_to: str | None = None,
+) -> RollbackPlan:
+    """Undo the newest standing bump (or go back to `to_tag`, a tag the env ran before).
+
+    In `retag` mode the old digest gets a fresh tag (`pinned_to` when re-planning after the copy).
+    """
+    target = topology.target(service, env)
+    standing = effective_bumps(history)
+    if not standing:
+        raise NotFound(f"Git has no tag bump of {service} in {env} to roll back.")
+    newest = standing[0]
+    if to_tag is None:
+        if newest.old_tag is None:
+            raise GateRefused(
+                f"{newest.new_tag} is the first {service} deploy in {env} recorded in Git; nothing to roll back to."
+            )
+        values = {ch.setter: ch.old for ch in newest.changes if ch.old is not None}
+        to_value = newest.old_tag
+    else:
+        BuildTag.parse(to_tag)
+        source = next((b for b in history if b.new_tag == to_tag), None)
+        if source is None:
+            ran = sorted({b.new_tag for b in history if b.new_tag}, reverse=True)[:5]
+            raise NotFound(
+                f"{env} never ran {to_tag} according to Git.",
+                hint=f"Recent tags: {', '.join(ran) or 'none'}.",
+            )
+        values = {ch.setter: ch.new for ch in source.changes if ch.new is not None}
+        to_value = to_tag
+    current = target.current_tag()
+    if current == to_value:
+        raise GateRefused(f"{service} in {env} already runs {to_value}.")
+    retag_from = ""
+    if mode == "retag":
+        retag_from = to_value
+        to_value = pinned_to or str(
+            BuildTag.parse(to_value).retarget(
+                env, new_timestamp(now, env, [*target_tags, *(c for c in [current] if c)])
+            )
+        )
+        values = _retarget(values, to_value)
+    edited, changes = _apply(files, target, values)
+    hold = _set_suspend(files, edited, target, True) if mode == "hold" else ""
+    warnings = []
+    if mode == "hold" and not hold:
+        warnings.append("No ImageUpdateAutomation writes these markers; nothing to hold.")
+    elif hold:
+        others = sorted(
+            t.service for t in topology.in_env(env) if t.automation == target.automation and t is not target
+        )
+        if others:
+            warnings.append(f"The hold on {hold} also pauses automation for {', '.join(others)} in {env}.")
+    if current is not None and newest.new_tag != current and to_tag is None:
+        warnings.append(
+            f"Git now has {current}, not {newest.new_tag}; the markers are set back to {to_value} anyway."
+        )
+    message = cm.rollback_message(
+        service=service,
+        env=env,
+        reverted_subject=newest.commit.subject,
+        reverted_sha=newest.commit.sha,
+        from_value=current or "?",
+        to_value=to_value,
+        rolled_back_by=rolled_back_by,
+        hold=hold,
+        request_id=request_id,
+        slack_thread=slack_thread,
+    )
+    return RollbackPlan(
+        service=service,
+        env=env,
+        from_tag=current,
+        to_tag=to_value,
+        reverted=newest.commit.sha,
+        edit=Edit(edited, message, tuple(changes)),
+        hold=hold,
+        retag_from=retag_from,
+        warnings=tuple(warnings),
+    )
+
+
+def _retarget(values: Mapping[str, str], tag: str) -> dict[str, str]:
+    """Point tag-bearing setters at `tag`; `:name` and `:digest` keep the restored values."""
+    out = {}
+    for setter, value in values.items():
+        if setter.endswith(":tag"):
+            out[setter] = tag
+        elif setter.endswith((":name", ":digest")):
+            out[setter] = value
+        else:
+            name, _ = split_ref(value)
+            digest = value.split("@", 1)[1] if "@" in value else ""
+            out[setter] = f"{name}:{tag}" + (f"@{digest}" if digest else "")
+    return out
+
+
+# --- resume -------------------------------------------------------------------------------------
+
+
+def plan_resume(
+    topology: Topology,
+    files: Mapping[str, str],
+    *,
+    service: str,
+    env: str,
+    latest_available: str | None,
+    resumed_by: str,
+    force: bool = False,
+    request_id: str = "",
+) -> ResumePlan:
+    """Lift a hold. Refused when Flux would then deploy a different tag than Git has, unless forced."""
+    target = topology.target(service, env)
+    if target.automation is None:
+        raise NotFound(
+            f"No ImageUpdateAutomation writes {service}'s markers in {env}; there is nothing to resume."
+        )
+    auto = str(target.automation.ref)
+    if not target.held:
+        return ResumePlan(service, env, auto, None)
+    current = target.current_tag()
+    if latest_available and latest_available != current and not force:
+        raise GateRefused(
+            f"Resuming {auto} would deploy {latest_available} to {env} (Git has {current}).",
+            hint="Promote a fixed build first, or resume with --force to let that tag come back.",
+        )
+    edited: dict[str, str] = {}
+    _set_suspend(files, edited, target, False)
+    warnings = (
+        (f"Flux will deploy {latest_available}.",) if latest_available and latest_available != current else ()
+    )
+    message = cm.resume_message(
+        service=service, env=env, automation=auto, resumed_by=resumed_by, request_id=request_id
+    )
+    return ResumePlan(service, env, auto, Edit(edited, message), latest_available, warnings)
