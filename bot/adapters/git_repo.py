@@ -1,0 +1,401 @@
+"""The Git remote: one persistent clone, commits pushed without force, and history read through `git log`.
+
+This is the only module that imports GitPython. Every git child runs with the environment from
+`git_credentials.git_env` (isolated config, no prompts, credentials in the environment only), network
+commands are killed after `timeout` seconds, and GitPython's errors become our own with redacted text.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import re
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import git
+
+from bot.adapters.git_credentials import (
+    GitCredentials,
+    Redactor,
+    describe_failure,
+    display_url,
+    git_env,
+    split_password,
+)
+from bot.adapters.git_log import LOG_ARGS, LogParser
+from bot.core.history import CommitRecord
+from bot.errors import BotError, GitError, InvalidInput, PushRetriesExhausted
+
+if TYPE_CHECKING:
+    from bot.core.plan import Edit
+
+__all__ = ["GitCredentials", "GitRepo", "PushResult", "Snapshot"]
+
+log = logging.getLogger(__name__)
+
+# Re-entrant: a plan function runs under the lock and may itself read history (a rollback re-plan does).
+_LOCKS: dict[tuple[str, str], threading.RLock] = {}
+_LOCKS_GUARD = threading.Lock()
+_MANIFEST_SUFFIXES = (".yaml", ".yml")
+# A git killed by kill_after_timeout (SIGKILL) leaves its lock files behind; only ours can be running
+# in this clone while we hold the lock, so any we find are stale.
+_STALE_LOCKS = (
+    "index.lock",
+    "HEAD.lock",
+    "config.lock",
+    "shallow.lock",
+    "packed-refs.lock",
+    "objects/info/commit-graphs/commit-graph-chain.lock",
+)
+_TIMED_OUT = re.compile(r"did not complete in [0-9.]+ secs")
+_RETRYABLE_REJECTIONS = (
+    "[rejected]",
+    "non-fast-forward",
+    "fetch first",
+    "stale info",
+    "failed to update ref",
+    "cannot lock ref",
+    "incorrect old value",
+)
+
+
+def _lock_for(url: str, branch: str) -> threading.RLock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault((url, branch), threading.RLock())
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The tree at `head`, read from the clone's working copy; valid until the next sync of that clone."""
+
+    head: str
+    root: Path
+    tracked: frozenset[str] = field(default=frozenset(), repr=False)
+
+    def read(self, path: str) -> str | None:
+        rel = posixpath.normpath(path.lstrip("/")) if path else ""
+        if rel not in self.tracked:
+            return None
+        try:
+            return (self.root / rel).read_bytes().decode("utf-8", errors="replace")
+        except OSError:
+            return None
+
+    def files(self, under: str = ".") -> dict[str, str]:
+        """Every tracked *.yaml, *.yml and `Kustomization` file under `under`, keyed by repo-relative path."""
+        prefix = posixpath.normpath(under.strip("/") or ".")
+        out: dict[str, str] = {}
+        for rel in sorted(self.tracked):
+            if prefix != "." and not rel.startswith(prefix + "/"):
+                continue
+            name = posixpath.basename(rel)
+            if not (name.endswith(_MANIFEST_SUFFIXES) or name == "Kustomization"):
+                continue
+            text = self.read(rel)
+            if text is not None:
+                out[rel] = text
+        return out
+
+
+@dataclass(frozen=True)
+class PushResult:
+    sha: str | None  # the pushed commit; None for a no-op
+    tries: int
+    noop: bool
+
+
+def _checked_rev(rev: str) -> str:
+    if not rev or rev.startswith("-") or any(c.isspace() for c in rev):
+        raise InvalidInput(f"{rev!r} is not a Git revision.", hint="Use a commit sha, branch or HEAD.")
+    return rev
+
+
+def _checked_path(path: str) -> str:
+    rel = posixpath.normpath(path)
+    if not path or rel.startswith(("/", "../")) or rel in (".", "..") or ".git" in rel.split("/"):
+        raise InvalidInput(f"{path!r} is not a file path inside the repository.")
+    return rel
+
+
+class GitRepo:
+    def __init__(
+        self,
+        url: str,
+        branch: str,
+        workdir: Path,
+        *,
+        author_name: str,
+        author_email: str,
+        credentials: GitCredentials | None = None,
+        timeout: float = 60.0,
+        max_tries: int = 5,
+        backoff: tuple[float, float] = (0.05, 2.0),
+        blobless: bool = False,
+    ) -> None:
+        if not branch or branch.startswith("-") or any(c.isspace() or c in "~^:?*[\\" for c in branch):
+            raise InvalidInput(f"{branch!r} is not a branch name.")
+        creds = credentials or GitCredentials()
+        git_url, password = split_password(url)
+        secret = creds.token or password
+        self._url = git_url  # may keep a user name, never a password
+        self.display_url = display_url(url)
+        self.branch = branch
+        self.workdir = Path(workdir)
+        self._redact = Redactor(tuple(s for s in (creds.token, password) if s))
+        self._env = git_env(creds, secret=secret, timeout=timeout)
+        self._author = {
+            "GIT_AUTHOR_NAME": author_name,
+            "GIT_AUTHOR_EMAIL": author_email,
+            "GIT_COMMITTER_NAME": author_name,
+            "GIT_COMMITTER_EMAIL": author_email,
+        }
+        self._timeout = timeout
+        self._max_tries = max(1, max_tries)
+        self._backoff = backoff
+        self._blobless = blobless
+        self._lock = _lock_for(git_url, branch)
+        self._checked_out = False  # this instance has verified the clone's origin and branch
+        self._tracking = f"refs/remotes/origin/{branch}"
+
+    # --- running git ------------------------------------------------------------------------------
+
+    def _run(
+        self,
+        args: Sequence[str],
+        *,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+        network: bool = False,
+        sink: LogParser | None = None,
+    ) -> tuple[int, str, str]:
+        """(status, stdout, stderr) of one git child. GitPython kills it after `timeout` when it talks to
+        the remote; in a blobless clone any command may (missing blobs are fetched on demand)."""
+        limit = self._timeout if (network or self._blobless) else None
+        status, out, err = git.Git(cwd or self.workdir).execute(
+            ["git", *args],
+            env={**self._env, **(env or {})},
+            kill_after_timeout=limit,
+            with_extended_output=True,
+            with_exceptions=False,
+            output_stream=sink,
+        )
+        return status, out if isinstance(out, str) else "", err
+
+    def _git(
+        self,
+        *args: str,
+        doing: str,
+        network: bool = False,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+        sink: LogParser | None = None,
+    ) -> str:
+        status, out, err = self._run(args, cwd=cwd, env=env, network=network, sink=sink)
+        if status != 0:
+            raise self._failure(f"{err}\n{out}", doing, network or self._blobless)
+        return out
+
+    def _failure(self, text: str, doing: str, network: bool) -> BotError:
+        failure = describe_failure(
+            text,
+            doing=doing,
+            url=self.display_url,
+            timeout=self._timeout,
+            network=network,
+            redact=self._redact,
+            branch=self.branch,
+        )
+        log.log(logging.WARNING if network else logging.DEBUG, "git failed while %s: %s", doing, failure)
+        return failure
+
+    # --- the clone --------------------------------------------------------------------------------
+
+    def sync(self) -> Snapshot:
+        """Clone on first use, then fetch and hard-reset to origin/<branch>; local edits and junk go."""
+        with self._lock:
+            return self._sync()
+
+    def _sync(self) -> Snapshot:
+        if not (self.workdir / ".git").is_dir():
+            self._clone()
+        else:
+            self._clear_stale_locks()
+            if not self._checked_out:
+                self._git("remote", "set-url", "origin", self._url, doing="configuring the clone")
+            self._fetch()
+            if self._checked_out:
+                self._git("reset", "-q", "--hard", self._tracking, doing="resetting the clone")
+            else:
+                self._git("checkout", "-q", "-f", "-B", self.branch, self._tracking, doing="checking out")
+            self._git("clean", "-q", "-ffdx", doing="cleaning the clone")
+        self._checked_out = True
+        head = self._git("rev-parse", "HEAD", doing="reading HEAD")
+        listed = self._git("ls-files", "-z", doing="listing files")
+        return Snapshot(head, self.workdir, frozenset(p for p in listed.split("\0") if p))
+
+    def _clone(self) -> None:
+        if self.workdir.exists() and any(self.workdir.iterdir()):
+            raise GitError(
+                f"{self.workdir} exists and is not a Git clone; refusing to overwrite it.",
+                hint="Point the workdir at an empty or missing directory.",
+            )
+        parent = self.workdir.parent
+        parent.mkdir(parents=True, exist_ok=True)
+        # Clone beside the target and rename, so a clone killed half-way never looks like a clone.
+        staging = Path(tempfile.mkdtemp(prefix=f".{self.workdir.name}.cloning-", dir=parent))
+        try:
+            args = ["clone", "--quiet", "--no-tags", "--single-branch", "--branch", self.branch]
+            if self._blobless:
+                args.append("--filter=blob:none")
+            self._git(*args, "--", self._url, str(staging), doing="cloning", network=True, cwd=parent)
+            # fetch keeps the commit-graph (with changed-path filters) current, which is what keeps
+            # `git log -- <paths>` fast on long histories.
+            self._git("config", "fetch.writeCommitGraph", "true", doing="configuring the clone", cwd=staging)
+            self._git(
+                "commit-graph",
+                "write",
+                "--reachable",
+                "--changed-paths",
+                "--split",
+                doing="writing the commit-graph",
+                cwd=staging,
+            )
+            if self.workdir.exists():
+                self.workdir.rmdir()
+            staging.rename(self.workdir)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def _fetch(self) -> None:
+        refspec = f"+refs/heads/{self.branch}:{self._tracking}"
+        self._git("fetch", "--quiet", "--no-tags", "origin", refspec, doing="fetching", network=True)
+
+    def _clear_stale_locks(self) -> None:
+        dot_git = self.workdir / ".git"
+        for name in (*_STALE_LOCKS, f"refs/heads/{self.branch}.lock", f"{self._tracking}.lock"):
+            (dot_git / name).unlink(missing_ok=True)
+
+    def _restore(self) -> None:
+        """After any failure: back to origin/<branch>, so the next call starts from a clean clone."""
+        if not (self.workdir / ".git").is_dir():
+            return
+        self._clear_stale_locks()
+        try:
+            self._git("reset", "-q", "--hard", self._tracking, doing="resetting the clone")
+            self._git("clean", "-q", "-ffdx", doing="cleaning the clone")
+        except GitError as err:  # the next sync resets again; this failure must not hide the first one
+            log.warning("could not reset %s after a failure: %s", self.workdir, err)
+
+    # --- committing -------------------------------------------------------------------------------
+
+    def commit_and_push(self, plan: Callable[[Snapshot], Edit | None]) -> PushResult:
+        """sync → plan → commit → push, re-planning on the new HEAD whenever the push is rejected."""
+        with self._lock:
+            try:
+                return self._commit_and_push(plan)
+            except BaseException:
+                self._restore()
+                raise
+
+    def _commit_and_push(self, plan: Callable[[Snapshot], Edit | None]) -> PushResult:
+        for attempt in range(1, self._max_tries + 1):
+            snapshot = self._sync()
+            edit = plan(snapshot)
+            if edit is None or not self._write(edit):
+                return PushResult(None, attempt, True)
+            self._git(
+                "commit",
+                "-q",
+                "--no-verify",
+                "--cleanup=whitespace",
+                "-m",
+                edit.message.render(),
+                doing="committing",
+                env=self._author,
+            )
+            sha = self._git("rev-parse", "HEAD", doing="reading HEAD")
+            if self._push():
+                return PushResult(sha, attempt, False)
+            if attempt < self._max_tries:
+                cap = min(self._backoff[1], self._backoff[0] * 2 ** (attempt - 1))
+                delay = secrets.SystemRandom().uniform(cap / 2, cap)
+                log.info(
+                    "push to %s %s rejected (try %d); re-planning in %.2fs",
+                    self.display_url,
+                    self.branch,
+                    attempt,
+                    delay,
+                )
+                time.sleep(delay)
+        raise PushRetriesExhausted(
+            f"{self.branch} on {self.display_url} kept moving: {self._max_tries} pushes were rejected.",
+            hint="Something else is pushing to it constantly; try again in a minute.",
+        )
+
+    def _write(self, edit: Edit) -> bool:
+        changed: list[str] = []
+        for path, text in edit.files.items():
+            rel = _checked_path(path)
+            target = self.workdir / rel
+            data = text.encode("utf-8")
+            if target.is_file() and target.read_bytes() == data:
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            changed.append(rel)
+        if changed:
+            self._git("add", "--", *changed, doing="staging the change")
+        return bool(changed)
+
+    def _push(self) -> bool:
+        """True when the push landed; False when the branch moved under us (re-plan and retry)."""
+        status, out, err = self._run(["push", "--porcelain", "origin", f"HEAD:refs/heads/{self.branch}"], network=True)
+        if status == 0:
+            return True
+        text = f"{err}\n{out}"
+        if not _TIMED_OUT.search(text) and any(r in text for r in _RETRYABLE_REJECTIONS):
+            return False
+        raise self._failure(text, "pushing", network=True)
+
+    # --- reading history --------------------------------------------------------------------------
+
+    def _ensure_clone(self) -> None:
+        if not (self.workdir / ".git").is_dir():
+            self._sync()
+
+    def history(self, paths: Sequence[str], *, max_count: int | None = None, rev: str = "HEAD") -> list[CommitRecord]:
+        """Commits reachable from `rev` that touch `paths`, newest first, with -U0 diffs of those paths."""
+        args = [*LOG_ARGS, _checked_rev(rev)]
+        if max_count is not None:
+            args.append(f"--max-count={max(0, max_count)}")
+        pathspecs = [p if p == "." else _checked_path(p) for p in paths]
+        return self._log(args, pathspecs, doing="reading history")
+
+    def commits_between(self, old: str, new: str = "HEAD") -> list[CommitRecord]:
+        """Commits in `new` that `old` lacks (e.g. Flux automation commits since a rev), newest first."""
+        span = f"{_checked_rev(old)}..{_checked_rev(new)}"
+        return self._log([*LOG_ARGS, span], [], doing="listing new commits")
+
+    def _log(self, args: list[str], paths: list[str], doing: str) -> list[CommitRecord]:
+        parser = LogParser()
+        with self._lock:
+            self._ensure_clone()
+            self._git(*args, "--", *paths, doing=doing, sink=parser)
+        return parser.close()
+
+    def is_ancestor(self, ancestor: str, descendant: str = "HEAD") -> bool:
+        args = ["merge-base", "--is-ancestor", _checked_rev(ancestor), _checked_rev(descendant)]
+        with self._lock:
+            self._ensure_clone()
+            status, out, err = self._run(args)
+        if status in (0, 1):
+            return status == 0
+        raise self._failure(f"{err}\n{out}", "comparing commits", self._blobless)
