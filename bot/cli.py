@@ -1,0 +1,223 @@
+"""Command line: parse, call a use case, print. No logic lives here.
+
+Exit codes: 0 done (or nothing to do), 2 refused / bad input, 1 an operation failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.errors import BotError, InvalidInput
+
+if TYPE_CHECKING:
+    from bot.promotion.ports import Context
+    from bot.settings import Settings
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _read_text(arg: str) -> str:
+    if arg == "-":
+        return sys.stdin.read()
+    try:
+        return Path(arg).read_text(encoding="utf-8")
+    except OSError as err:
+        raise BotError(f"Cannot read {arg}: {err.strerror}.") from err
+
+
+def cmd_explain_policy(args: argparse.Namespace) -> int:
+    import yaml
+
+    from bot.core.policy import PolicySpec, database_order, select
+
+    try:
+        docs = [d for d in yaml.safe_load_all(_read_text(args.policy)) if isinstance(d, dict)]
+    except yaml.YAMLError as err:
+        raise InvalidInput(f"{args.policy} is not valid YAML.") from err
+    policies = [d for d in docs if d.get("kind") == "ImagePolicy"]
+    if len(policies) != 1:
+        raise InvalidInput(f"{args.policy} must hold exactly one ImagePolicy (found {len(policies)}).")
+    spec = PolicySpec.from_manifest(policies[0])
+    tags = [t for t in (ln.strip() for ln in _read_text(args.tags).splitlines()) if t]
+    print(select(spec, database_order(tags)))
+    return 0
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    from bot import settings
+
+    return settings.load(args.config)
+
+
+def _who(args: argparse.Namespace) -> str:
+    from bot.core.commit_message import person
+
+    raw = args.who or getpass.getuser()
+    if "<" in raw and raw.endswith(">"):
+        name, ident = raw[:-1].split("<", 1)
+        return person(name.strip(), ident.strip())
+    return person(raw, f"cli:{raw}")
+
+
+def _ctx(args: argparse.Namespace) -> Context:
+    from bot import wiring
+
+    return wiring.context(_settings(args))
+
+
+def cmd_versions(args: argparse.Namespace) -> int:
+    from bot import text_output
+    from bot.promotion.versions import versions
+
+    report = versions(_ctx(args), args.service)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        print(text_output.versions(report, text_output.Style(sys.stdout.isatty())))
+    return 0
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    from bot.promotion.promote import PromoteRequest, describe, promote
+
+    if args.to != "to":
+        raise InvalidInput(
+            "Usage: promote TAG to ENV", hint="e.g. promote staging-v0.0.2-b2c3d4e-1738860123 to production"
+        )
+    req = PromoteRequest(
+        tag=args.tag, target_env=args.env, who=_who(args), service=args.service, reason=args.reason or ""
+    )
+    result = promote(_ctx(args), req, dry_run=args.dry_run)
+    print("\n".join(describe(result.plan)))
+    if result.noop:
+        return 0
+    if result.dry_run:
+        print("dry run: nothing written")
+    else:
+        print(f"promoted: {result.plan.target_tag} committed as {(result.commit or '')[:12]}")
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from bot.promotion.rollback import RollbackRequest, rollback
+
+    req = RollbackRequest(env=args.env, who=_who(args), service=args.service, to_tag=args.to)
+    result = rollback(_ctx(args), req, dry_run=args.dry_run)
+    p = result.plan
+    print(f"{p.service} in {p.env}: {p.from_tag} → {p.to_tag}")
+    for ch in p.edit.changes:
+        print(f"  {ch.file}: {ch.old} → {ch.new}")
+    if p.hold:
+        print(
+            f"  automation {p.hold} held (spec.suspend: true); lift with: gitops-bot resume {p.env} {p.service}"
+        )
+    for w in p.warnings:
+        print(f"  warning: {w}")
+    print(
+        "dry run: nothing written"
+        if result.dry_run
+        else f"rolled back: committed as {(result.commit or '')[:12]}"
+    )
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from bot.promotion.resume import ResumeRequest, resume
+
+    result = resume(
+        _ctx(args), ResumeRequest(env=args.env, who=_who(args), service=args.service, force=args.force)
+    )
+    p = result.plan
+    if p.edit is None:
+        print(f"{p.automation} is not held; nothing to do.")
+        return 0
+    for w in p.warnings:
+        print(f"warning: {w}")
+    print(f"resumed {p.automation}: committed as {(result.commit or '')[:12]}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from bot.promotion.check import check
+
+    report = check(_ctx(args), _settings(args))
+    print(report.render())
+    return 0 if report.ok else 2
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot import demo
+
+    return demo.run(Path(args.dir) if args.dir else None, color=sys.stdout.isatty())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gitops-bot", description="Promote and roll back Flux-managed images.")
+    p.add_argument("-c", "--config", help="config file (default: $GITOPS_BOT_CONFIG or config/bot.yaml)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ep = sub.add_parser(
+        "explain-policy",
+        help="which tag would Flux pick?",
+        description="Print the tag a Flux ImagePolicy would select from a tag list, or Flux's own error. "
+        "The list is treated as Flux's ImageRepository stores it (default exclusion list, byte-descending).",
+    )
+    ep.add_argument("policy", help="a YAML file holding one ImagePolicy")
+    ep.add_argument("--tags", required=True, help="file with one tag per line, or - for stdin")
+    ep.set_defaults(handler=cmd_explain_policy)
+
+    v = sub.add_parser("versions", help="what runs where, and what Flux would pick next")
+    v.add_argument("service", nargs="?")
+    v.add_argument("--json", action="store_true", help="one JSON object (the documented contract)")
+    v.set_defaults(handler=cmd_versions)
+
+    pr = sub.add_parser("promote", help="promote a build to the next environment")
+    pr.add_argument("tag")
+    pr.add_argument("to", metavar="to")
+    pr.add_argument("env")
+    pr.add_argument("--service")
+    pr.add_argument("--reason")
+    pr.add_argument("--as", dest="who", metavar="WHO", help="person recorded in the trailers (default: you)")
+    pr.add_argument("--dry-run", action="store_true", help="print the plan; write nothing")
+    pr.set_defaults(handler=cmd_promote)
+
+    rb = sub.add_parser("rollback", help="revert the newest bump and hold automation")
+    rb.add_argument("env")
+    rb.add_argument("service", nargs="?")
+    rb.add_argument("--to", metavar="TAG", help="go back to a tag this env ran before")
+    rb.add_argument("--as", dest="who", metavar="WHO")
+    rb.add_argument("--dry-run", action="store_true")
+    rb.set_defaults(handler=cmd_rollback)
+
+    rs = sub.add_parser("resume", help="lift a rollback hold")
+    rs.add_argument("env")
+    rs.add_argument("service", nargs="?")
+    rs.add_argument("--force", action="store_true", help="resume even if Flux would then deploy another tag")
+    rs.add_argument("--as", dest="who", metavar="WHO")
+    rs.set_defaults(handler=cmd_resume)
+
+    ck = sub.add_parser("check", help="validate config, repository and registries; print the topology")
+    ck.set_defaults(handler=cmd_check)
+
+    dm = sub.add_parser("demo", help="run the whole story locally (no Slack, no cluster)")
+    dm.add_argument("--dir", help="work in this directory instead of a new temp dir")
+    dm.set_defaults(handler=cmd_demo)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except BotError as err:
+        print(f"gitops-bot: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,84 @@
+"""The narrow ports the use cases need. Adapters implement them; tests use the real adapters.
+
+Owned by the use-case layer so that dependencies point one way: slack, flux, jobs and cli call
+use cases; use cases call these Protocols; `bot/wiring.py` hands in the concrete adapters.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.core.history import CommitRecord
+from bot.core.plan import Edit
+
+
+class Snapshot(Protocol):
+    @property
+    def head(self) -> str: ...
+
+    def files(self, under: str = ".") -> dict[str, str]: ...
+
+
+class PushOutcome(Protocol):
+    @property
+    def sha(self) -> str | None: ...
+
+    @property
+    def tries(self) -> int: ...
+
+    @property
+    def noop(self) -> bool: ...
+
+
+class Repo(Protocol):
+    def sync(self) -> Snapshot: ...
+
+    def commit_and_push(self, plan: Callable[[Snapshot], Edit | None]) -> PushOutcome: ...
+
+    def history(
+        self, paths: Sequence[str], *, max_count: int | None = None, rev: str = "HEAD"
+    ) -> list[CommitRecord]: ...
+
+
+class Registry(Protocol):
+    def list_tags(self, repo: str) -> list[str]: ...
+
+    def digest(self, repo: str, tag: str) -> str | None: ...
+
+    def retag(
+        self, repo: str, source_tag: str, new_tags: Sequence[str], *, expect_digest: str | None = None
+    ) -> str: ...
+
+
+class Registries(Protocol):
+    def for_image(self, image: str) -> tuple[Registry, str]:
+        """The backend that serves `image` and the repository path inside it."""
+        ...
+
+
+@dataclass(frozen=True)
+class Env:
+    """Per-environment rules the use cases read (a projection of the settings)."""
+
+    require_deployed_in_source: bool = True
+    rollback: str = "hold"
+
+
+@dataclass(frozen=True)
+class Context:
+    repo: Repo
+    registries: Registries
+    pipeline: tuple[str, ...]
+    repo_path: str = "."
+    substitutions: Mapping[str, str] | None = None
+    environments: Mapping[str, Env] | None = None
+    clock: Callable[[], int] | None = None
+
+    def env(self, name: str) -> Env:
+        return (self.environments or {}).get(name) or Env()
+
+    def now(self) -> int:
+        return self.clock() if self.clock is not None else int(time.time())

@@ -1,0 +1,75 @@
+"""The composition root: builds adapters from settings. The only module that imports every layer."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from bot.adapters.git_repo import GitCredentials, GitRepo
+from bot.adapters.oci_layout import OciLayoutRegistry
+from bot.adapters.registry import RegistryClient, parse_image
+from bot.promotion.ports import Context, Env, Registry
+from bot.promotion.registry_cache import CachedRegistries
+from bot.settings import RegistrySettings, Settings
+
+
+class RegistryRouter:
+    """Image name → the backend for its host (HTTP client or on-disk OCI layout), one per host."""
+
+    def __init__(
+        self, registries: Mapping[str, RegistrySettings], env: Mapping[str, str] | None = None
+    ) -> None:
+        self._settings = registries
+        self._env = env if env is not None else os.environ
+        self._backends: dict[str, Registry] = {}
+        self._lock = threading.Lock()
+
+    def for_image(self, image: str) -> tuple[Registry, str]:
+        host, repo = parse_image(image)
+        with self._lock:
+            backend = self._backends.get(host)
+            if backend is None:
+                conf = self._settings.get(host, RegistrySettings())
+                if conf.layout is not None:
+                    backend = OciLayoutRegistry(conf.layout)
+                else:
+                    backend = RegistryClient.for_host(host, insecure=conf.insecure, env=self._env)
+                self._backends[host] = backend
+        return backend, repo
+
+
+def git_repo(settings: Settings) -> GitRepo:
+    return GitRepo(
+        settings.repo.url,
+        settings.repo.branch,
+        settings.state_dir / "repo",
+        author_name=settings.repo.author.name,
+        author_email=settings.repo.author.email,
+        credentials=GitCredentials.from_env(),
+    )
+
+
+def context(
+    settings: Settings, *, clock: Callable[[], int] | None = None, cache_ttl: float = 30.0
+) -> Context:
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    registries = RegistryRouter(settings.registries)
+    return Context(
+        repo=git_repo(settings),
+        registries=CachedRegistries(registries, ttl=cache_ttl) if cache_ttl > 0 else registries,
+        pipeline=settings.pipeline,
+        repo_path=settings.repo.path,
+        substitutions=dict(settings.substitutions),
+        environments={
+            name: Env(require_deployed_in_source=e.require_deployed_in_source, rollback=e.rollback)
+            for name, e in settings.environments.items()
+        },
+        clock=clock,
+    )
+
+
+def state_path(settings: Settings, name: str) -> Path:
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    return settings.state_dir / name
