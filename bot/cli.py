@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -114,25 +115,17 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     for ch in p.edit.changes:
         print(f"  {ch.file}: {ch.old} → {ch.new}")
     if p.hold:
-        print(
-            f"  automation {p.hold} held (spec.suspend: true); lift with: gitops-bot resume {p.env} {p.service}"
-        )
+        print(f"  automation {p.hold} held (spec.suspend: true); lift with: gitops-bot resume {p.env} {p.service}")
     for w in p.warnings:
         print(f"  warning: {w}")
-    print(
-        "dry run: nothing written"
-        if result.dry_run
-        else f"rolled back: committed as {(result.commit or '')[:12]}"
-    )
+    print("dry run: nothing written" if result.dry_run else f"rolled back: committed as {(result.commit or '')[:12]}")
     return 0
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
     from bot.promotion.resume import ResumeRequest, resume
 
-    result = resume(
-        _ctx(args), ResumeRequest(env=args.env, who=_who(args), service=args.service, force=args.force)
-    )
+    result = resume(_ctx(args), ResumeRequest(env=args.env, who=_who(args), service=args.service, force=args.force))
     p = result.plan
     if p.edit is None:
         print(f"{p.automation} is not held; nothing to do.")
@@ -160,6 +153,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gitops-bot", description="Promote and roll back Flux-managed images.")
     p.add_argument("-c", "--config", help="config file (default: $GITOPS_BOT_CONFIG or config/bot.yaml)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log what the adapters do")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     ep = sub.add_parser(
@@ -213,6 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Adapters log their own warnings; on the command line the one error sentence below is the message,
+    # so library chatter shows only with -v.
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s"
+    )
     handler: Handler = args.handler
     try:
         return handler(args)

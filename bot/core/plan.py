@@ -7,6 +7,7 @@ stale diff. Refusals are raised as `bot.errors.Refused` subclasses with the reas
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,9 +86,7 @@ def check_route(pipeline: Sequence[str], source_env: str, target_env: str) -> No
     """The target must be the environment right after the tag's own environment."""
     env_name(target_env)
     if target_env not in pipeline:
-        raise InvalidInput(
-            f"Unknown environment {target_env!r}.", hint=f"Known environments: {', '.join(pipeline)}."
-        )
+        raise InvalidInput(f"Unknown environment {target_env!r}.", hint=f"Known environments: {', '.join(pipeline)}.")
     if source_env not in pipeline:
         raise InvalidInput(
             f"The tag belongs to environment {source_env!r}, which is not in the pipeline.",
@@ -105,9 +104,7 @@ def check_route(pipeline: Sequence[str], source_env: str, target_env: str) -> No
     )
 
 
-def candidate_services(
-    topology: Topology, source_env: str, target_env: str, service: str | None
-) -> list[str]:
+def candidate_services(topology: Topology, source_env: str, target_env: str, service: str | None) -> list[str]:
     """Services that exist in both environments (narrowed to `service` when given)."""
     if service is not None:
         topology.target(service, source_env)
@@ -119,7 +116,7 @@ def candidate_services(
 def pick_service(tag: str, found: Mapping[str, str]) -> str:
     """`found` maps each candidate service whose source image has the tag to its digest."""
     if not found:
-        raise NotFound(f"No service has a build tagged {tag}.", hint="Check the tag with /versions.")
+        raise NotFound(f"No service has a build tagged {tag}.", hint="List what each environment runs with `versions`.")
     if len(found) > 1:
         raise GateRefused(
             f"{tag} exists in more than one service: {', '.join(sorted(found))}.",
@@ -238,9 +235,7 @@ def plan_promotion(
     warnings = []
     cur = BuildTag.parse(current) if current and BuildTag.is_valid(current) else None
     if cur is None:
-        warnings.append(
-            f"First deploy of {service} to {target_env} by the bot (Git has {current or 'no tag'})."
-        )
+        warnings.append(f"First deploy of {service} to {target_env} by the bot (Git has {current or 'no tag'}).")
     elif (cur.major, cur.minor, cur.patch) > (tag.major, tag.minor, tag.patch):
         warnings.append(f"Downgrade: {target_env} runs v{cur.version}, this promotes v{tag.version}.")
     edited, changes = _apply(files, dst, _values_for(dst, new_tag, digest))
@@ -275,8 +270,12 @@ def plan_promotion(
 # --- rollback -----------------------------------------------------------------------------------
 
 
+def _utc(ts: int) -> str:
+    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def _refuse_ambiguous(topology: Topology, env: str, last: Mapping[str, int]) -> None:
-    listed = ", ".join(f"{s} (last bump {ts})" for s, ts in sorted(last.items()))
+    listed = ", ".join(f"{s} (last bump {_utc(ts)})" for s, ts in sorted(last.items()))
     raise GateRefused(
         f"Several services were bumped in {env}: {listed}.",
         hint=f"Name one: `rollback {env} <service>`.",
@@ -287,9 +286,7 @@ def choose_rollback_service(topology: Topology, env: str, last_bump_at: Mapping[
     """With no service named: the only service bumped in that env, else a refusal listing them."""
     env_name(env)
     if env not in topology.pipeline:
-        raise InvalidInput(
-            f"Unknown environment {env!r}.", hint=f"Known environments: {', '.join(topology.pipeline)}."
-        )
+        raise InvalidInput(f"Unknown environment {env!r}.", hint=f"Known environments: {', '.join(topology.pipeline)}.")
     if len(last_bump_at) == 1:
         return next(iter(last_bump_at))
     if not last_bump_at:
@@ -365,9 +362,7 @@ def plan_rollback(
         if others:
             warnings.append(f"The hold on {hold} also pauses automation for {', '.join(others)} in {env}.")
     if current is not None and newest.new_tag != current and to_tag is None:
-        warnings.append(
-            f"Git now has {current}, not {newest.new_tag}; the markers are set back to {to_value} anyway."
-        )
+        warnings.append(f"Git now has {current}, not {newest.new_tag}; the markers are set back to {to_value} anyway.")
     message = cm.rollback_message(
         service=service,
         env=env,
@@ -425,9 +420,7 @@ def plan_resume(
     """Lift a hold. Refused when Flux would then deploy a different tag than Git has, unless forced."""
     target = topology.target(service, env)
     if target.automation is None:
-        raise NotFound(
-            f"No ImageUpdateAutomation writes {service}'s markers in {env}; there is nothing to resume."
-        )
+        raise NotFound(f"No ImageUpdateAutomation writes {service}'s markers in {env}; there is nothing to resume.")
     auto = str(target.automation.ref)
     if not target.held:
         return ResumePlan(service, env, auto, None)
@@ -439,10 +432,6 @@ def plan_resume(
         )
     edited: dict[str, str] = {}
     _set_suspend(files, edited, target, False)
-    warnings = (
-        (f"Flux will deploy {latest_available}.",) if latest_available and latest_available != current else ()
-    )
-    message = cm.resume_message(
-        service=service, env=env, automation=auto, resumed_by=resumed_by, request_id=request_id
-    )
+    warnings = (f"Flux will deploy {latest_available}.",) if latest_available and latest_available != current else ()
+    message = cm.resume_message(service=service, env=env, automation=auto, resumed_by=resumed_by, request_id=request_id)
     return ResumePlan(service, env, auto, Edit(edited, message), latest_available, warnings)

@@ -65,11 +65,15 @@ def _plan(ctx: Context, ws: Workspace, req: ResumeRequest, service: str) -> Resu
     )
 
 
-def resume(ctx: Context, req: ResumeRequest, *, dry_run: bool = False) -> ResumeResult:
+def prepare(ctx: Context, req: ResumeRequest) -> tuple[Workspace, ResumePlan]:
     env_name(req.env)
     ws = Workspace.sync(ctx)
-    service = _service(ws, req)
-    plan = _plan(ctx, ws, req, service)
+    return ws, _plan(ctx, ws, req, _service(ws, req))
+
+
+def resume(ctx: Context, req: ResumeRequest, *, dry_run: bool = False) -> ResumeResult:
+    _ws, plan = prepare(ctx, req)
+    service = plan.service
     if plan.edit is None or dry_run:
         return ResumeResult(plan)
 

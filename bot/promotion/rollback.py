@@ -74,7 +74,7 @@ def prepare(ctx: Context, req: RollbackRequest) -> tuple[Workspace, RollbackPlan
         last: dict[str, int] = {}
         for target in ws.topology.in_env(req.env):
             standing = hist.effective_bumps(_bumps(ctx, target))
-            if standing:
+            if standing and (req.to_tag is not None or standing[0].old_tag is not None):
                 last[target.service] = standing[0].commit.authored_at
         service = choose_rollback_service(ws.topology, req.env, last)
     return ws, _plan(ctx, ws, req, service)
@@ -102,9 +102,7 @@ def rollback(ctx: Context, req: RollbackRequest, *, dry_run: bool = False) -> Ro
                 current=current or "",
                 hint="Check /versions and roll back again if still needed.",
             )
-        return _plan(
-            ctx, fresh, req, first.service, pinned_to=first.to_tag if first.retag_from else None
-        ).edit
+        return _plan(ctx, fresh, req, first.service, pinned_to=first.to_tag if first.retag_from else None).edit
 
     pushed = ctx.repo.commit_and_push(replan)
     return RollbackResult(plan, commit=pushed.sha)

@@ -75,16 +75,13 @@ class VersionsReport:
                 "digest": v.digest,
                 "automation": v.automation,
                 "latest_available": v.latest_available,
-                "last_change": None
-                if lc is None
-                else {"kind": lc.kind, "commit": lc.commit, "by": lc.by, "at": lc.at},
+                "last_change": None if lc is None else {"kind": lc.kind, "commit": lc.commit, "by": lc.by, "at": lc.at},
             }
 
         return {
             "revision": self.revision,
             "services": [
-                {"name": s.name, "environments": {e: env(v) for e, v in s.environments.items()}}
-                for s in self.services
+                {"name": s.name, "environments": {e: env(v) for e, v in s.environments.items()}} for s in self.services
             ],
         }
 
@@ -105,21 +102,21 @@ def _last_change(target: Target, records: Sequence[hist.CommitRecord]) -> LastCh
     return LastChange(kind=c.kind, commit=c.sha, by=by, at=at)
 
 
-def _registry_facts(ctx: Context, target: Target) -> tuple[str | None, str | None]:
-    """(digest of the deployed tag, newest tag the policy would select). Failures read as unknown."""
+def _registry_facts(ctx: Context, target: Target) -> tuple[str | None, str | None, str]:
+    """(digest of the deployed tag, newest tag the policy would select, problem). Unknown reads as None and
+    the problem says why, so a registry outage never looks like "nothing newer"."""
     registry, repo = ctx.registries.for_image(target.image)
     tag = target.current_tag()
+    where = f"{target.service}/{target.env}"
+    digest: str | None = None
     try:
         digest = registry.digest(repo, tag) if tag else None
-    except OperationFailed:
-        digest = None
-    try:
-        latest: str | None = select(
-            target.spec, database_order(registry.list_tags(repo), target.exclusion_list)
-        )
-    except (PolicyError, OperationFailed):
-        latest = None
-    return digest, latest
+        latest = select(target.spec, database_order(registry.list_tags(repo), target.exclusion_list))
+    except OperationFailed as err:
+        return None, None, f"{where}: registry: {err.message}"
+    except PolicyError as err:
+        return digest, None, f"{where}: Flux would fail this ImagePolicy: {err.message}"
+    return digest, latest, ""
 
 
 def versions(ctx: Context, service: str | None = None, *, workers: int = 8) -> VersionsReport:
@@ -136,6 +133,7 @@ def versions(ctx: Context, service: str | None = None, *, workers: int = 8) -> V
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets) or 1))) as pool:
         facts = list(pool.map(lambda t: _registry_facts(ctx, t), targets))
     by_target = dict(zip(((t.service, t.env) for t in targets), facts, strict=True))
+    problems = [*topo.problems, *(p for _, _, p in facts if p)]
     out: list[ServiceVersions] = []
     for s in names:
         envs: dict[str, EnvVersion] = {}
@@ -143,7 +141,7 @@ def versions(ctx: Context, service: str | None = None, *, workers: int = 8) -> V
             t = topo.targets[(s, e)]
             tag = t.current_tag()
             bt = BuildTag.parse(tag) if tag and BuildTag.is_valid(tag) else None
-            digest, latest = by_target[(s, e)]
+            digest, latest, _ = by_target[(s, e)]
             envs[e] = EnvVersion(
                 tag=tag,
                 version=bt.version if bt else None,
@@ -156,6 +154,4 @@ def versions(ctx: Context, service: str | None = None, *, workers: int = 8) -> V
                 last_change=_last_change(t, records),
             )
         out.append(ServiceVersions(s, envs))
-    return VersionsReport(
-        revision=ws.snapshot.head, pipeline=topo.pipeline, services=out, problems=topo.problems
-    )
+    return VersionsReport(revision=ws.snapshot.head, pipeline=topo.pipeline, services=out, problems=tuple(problems))
