@@ -92,9 +92,7 @@ def build_world(root: Path, now: int | None = None) -> World:
     remote = root / "fleet.git"
     seed = root / "seed"
     seed.mkdir(parents=True)
-    subprocess.run(
-        ["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True, capture_output=True
-    )
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True, capture_output=True)
     _git(seed, "init", "-q", "-b", "main")
     current = {(s, e): tags[(s, e, "0.0.1")] for s in ("backend", "frontend") for e in PIPELINE}
     _write(seed, seed_files(image_registry, current, PIPELINE))
@@ -157,9 +155,7 @@ def run(root: Path | None = None, out: Callable[[str], None] = print, color: boo
 
     staging_build = world.tags[("backend", "staging", "0.0.2")]
     step(f"/promote {staging_build} to production   (as {ALICE})")
-    result = promote(
-        ctx, PromoteRequest(tag=staging_build, target_env="production", who=ALICE, reason="release 0.0.2")
-    )
+    result = promote(ctx, PromoteRequest(tag=staging_build, target_env="production", who=ALICE, reason="release 0.0.2"))
     out("\n".join(describe(result.plan)))
     out(
         style(

@@ -18,9 +18,7 @@ from bot.settings import RegistrySettings, Settings
 class RegistryRouter:
     """Image name → the backend for its host (HTTP client or on-disk OCI layout), one per host."""
 
-    def __init__(
-        self, registries: Mapping[str, RegistrySettings], env: Mapping[str, str] | None = None
-    ) -> None:
+    def __init__(self, registries: Mapping[str, RegistrySettings], env: Mapping[str, str] | None = None) -> None:
         self._settings = registries
         self._env = env if env is not None else os.environ
         self._backends: dict[str, Registry] = {}
@@ -51,9 +49,7 @@ def git_repo(settings: Settings) -> GitRepo:
     )
 
 
-def context(
-    settings: Settings, *, clock: Callable[[], int] | None = None, cache_ttl: float = 30.0
-) -> Context:
+def context(settings: Settings, *, clock: Callable[[], int] | None = None, cache_ttl: float = 30.0) -> Context:
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     registries = RegistryRouter(settings.registries)
     return Context(

@@ -54,8 +54,9 @@ class GitCredentials:
             try:
                 token = Path(token_file).read_text(encoding="utf-8").strip() or None
             except OSError as err:
-                raise ConfigError([f"GIT_TOKEN_FILE: cannot read {token_file} ({err.strerror})"],
-                                  source="environment") from None
+                raise ConfigError(
+                    [f"GIT_TOKEN_FILE: cannot read {token_file} ({err.strerror})"], source="environment"
+                ) from None
         if token is not None and ("\n" in token or "\r" in token):
             raise ConfigError(["GIT_TOKEN: a token is one line"], source="environment")
         return cls(
@@ -155,13 +156,21 @@ def git_env(credentials: GitCredentials, *, secret: str | None, timeout: float) 
 
 def ssh_command(credentials: GitCredentials, *, timeout: float) -> str:
     """GIT_SSH_COMMAND (git runs it through sh, hence the quoting)."""
-    args = ["ssh", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={max(1, round(timeout))}",
-            "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=3"]
+    args = [
+        "ssh",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        f"ConnectTimeout={max(1, round(timeout))}",
+        "-o",
+        "ServerAliveInterval=15",
+        "-o",
+        "ServerAliveCountMax=3",
+    ]
     if credentials.ssh_key_file:
         args += ["-i", credentials.ssh_key_file, "-o", "IdentitiesOnly=yes"]
     if credentials.known_hosts_file:
-        args += ["-o", f"UserKnownHostsFile={credentials.known_hosts_file}",
-                 "-o", "StrictHostKeyChecking=yes"]
+        args += ["-o", f"UserKnownHostsFile={credentials.known_hosts_file}", "-o", "StrictHostKeyChecking=yes"]
     return " ".join(shlex.quote(a) for a in args)
 
 
@@ -189,29 +198,38 @@ def _reason(stderr: str, redact: Redactor) -> str:
     """Git's own words: its last fatal/error line and whatever detail follows it, redacted and short."""
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
     marks = [i for i, ln in enumerate(lines) if ln.lower().startswith(("fatal:", "error:", "ssh:"))]
-    picked = " ".join(lines[marks[-1]:] if marks else lines[-1:]) or "no error text"
+    picked = " ".join(lines[marks[-1] :] if marks else lines[-1:]) or "no error text"
     picked = re.sub(r"^(fatal|error):\s*", "", picked, flags=re.I).rstrip(" .:")
     text = redact(picked)
     return text if len(text) <= 240 else text[:237] + "..."
 
 
-def describe_failure(stderr: str, *, doing: str, url: str, timeout: float, network: bool,
-                     redact: Redactor, branch: str = "") -> BotError:
+def describe_failure(
+    stderr: str, *, doing: str, url: str, timeout: float, network: bool, redact: Redactor, branch: str = ""
+) -> BotError:
     """Turn a failed git command into the error a person reads."""
     where = display_url(url)
     if network and _TIMEOUT.search(stderr):
-        return RemoteUnreachable(f"The Git remote {where} did not answer within {timeout:g}s while {doing}.",
-                                 hint="Check the network and the remote, then try again.")
+        return RemoteUnreachable(
+            f"The Git remote {where} did not answer within {timeout:g}s while {doing}.",
+            hint="Check the network and the remote, then try again.",
+        )
     if network and _AUTH.search(stderr):
-        return RemoteUnreachable(f"The Git remote {where} refused our credentials while {doing}.",
-                                 hint="Check GIT_TOKEN (HTTPS) or GIT_SSH_KEY_FILE and known hosts (SSH).")
+        return RemoteUnreachable(
+            f"The Git remote {where} refused our credentials while {doing}.",
+            hint="Check GIT_TOKEN (HTTPS) or GIT_SSH_KEY_FILE and known hosts (SSH).",
+        )
     if network and _NO_BRANCH.search(stderr):
-        return GitError(f"The Git remote {where} has no branch {branch or '(unnamed)'}.",
-                        hint="Check repo.branch in the configuration.")
+        return GitError(
+            f"The Git remote {where} has no branch {branch or '(unnamed)'}.",
+            hint="Check repo.branch in the configuration.",
+        )
     if network and _NETWORK.search(stderr):
         reason = _reason(stderr, redact)
-        return RemoteUnreachable(f"Could not reach the Git remote {where} while {doing}: {reason}.",
-                                 hint="Check the network and the remote, then try again.")
+        return RemoteUnreachable(
+            f"Could not reach the Git remote {where} while {doing}: {reason}.",
+            hint="Check the network and the remote, then try again.",
+        )
     if _UNKNOWN_REV.search(stderr):
         return NotFound(f"Git has no such commit ({doing}): {_reason(stderr, redact)}.")
     return GitError(f"Git failed while {doing}: {_reason(stderr, redact)}.")

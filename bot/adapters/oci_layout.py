@@ -62,14 +62,10 @@ def tiny_image(seed: str, *, platform_variants: int = 1, docker: bool = False) -
         raise ValueError(f"platform_variants must be 1..{len(_PLATFORMS)}")
     kind = DOCKER_MANIFEST if docker else OCI_MANIFEST
     config_type = (
-        "application/vnd.docker.container.image.v1+json"
-        if docker
-        else "application/vnd.oci.image.config.v1+json"
+        "application/vnd.docker.container.image.v1+json" if docker else "application/vnd.oci.image.config.v1+json"
     )
     layer_type = (
-        "application/vnd.docker.image.rootfs.diff.tar.gzip"
-        if docker
-        else "application/vnd.oci.image.layer.v1.tar+gzip"
+        "application/vnd.docker.image.rootfs.diff.tar.gzip" if docker else "application/vnd.oci.image.layer.v1.tar+gzip"
     )
     blobs: dict[str, bytes] = {}
     children: list[tuple[Manifest, dict[str, str]]] = []
@@ -108,8 +104,7 @@ def tiny_image(seed: str, *, platform_variants: int = 1, docker: bool = False) -
             "schemaVersion": 2,
             "mediaType": index_type,
             "manifests": [
-                {"mediaType": m.media_type, "digest": m.digest, "size": len(m.raw), "platform": p}
-                for m, p in children
+                {"mediaType": m.media_type, "digest": m.digest, "size": len(m.raw), "platform": p} for m, p in children
             ],
         }
     )
@@ -166,17 +161,11 @@ class OciLayoutRegistry:
                 index["manifests"] = [d for d in index["manifests"] if _ref_name(d) != tag] + [descriptor]
         return digest
 
-    def retag(
-        self, repo: str, source_tag: str, new_tags: Sequence[str], *, expect_digest: str | None = None
-    ) -> str:
-        return retag_by_bytes(
-            self, self._where(repo), repo, source_tag, new_tags, expect_digest=expect_digest
-        )
+    def retag(self, repo: str, source_tag: str, new_tags: Sequence[str], *, expect_digest: str | None = None) -> str:
+        return retag_by_bytes(self, self._where(repo), repo, source_tag, new_tags, expect_digest=expect_digest)
 
     # --- helpers for the demo and tests ------------------------------------------------------------------
-    def add_image(
-        self, repo: str, tags: Sequence[str], *, platform_variants: int = 1, seed: str | None = None
-    ) -> str:
+    def add_image(self, repo: str, tags: Sequence[str], *, platform_variants: int = 1, seed: str | None = None) -> str:
         """Write a tiny image (an index when platform_variants > 1) and tag it; returns its digest. The seed
         defaults to repo:first-tag, so different builds get different digests and reruns the same ones."""
         check_repo(repo)
@@ -219,9 +208,7 @@ class OciLayoutRegistry:
         except FileNotFoundError as err:
             raise ManifestNotFound(f"{missing} does not exist in {self._where(repo)}.") from err
         if sha256_digest(raw) != digest:
-            raise DigestMismatch(
-                f"The blob {digest} in {self._where(repo)} is corrupt (its bytes hash differently)."
-            )
+            raise DigestMismatch(f"The blob {digest} in {self._where(repo)} is corrupt (its bytes hash differently).")
         return raw
 
     def _write_blob(self, repo: str, raw: bytes) -> str:
@@ -241,9 +228,7 @@ class OciLayoutRegistry:
             if not (base / "oci-layout").exists():
                 _atomic_write(base / "oci-layout", _json({"imageLayoutVersion": "1.0.0"}))
             if not (base / "index.json").exists():
-                _atomic_write(
-                    base / "index.json", _json({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []})
-                )
+                _atomic_write(base / "index.json", _json({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}))
 
     @contextmanager
     def _locked_index(self, repo: str) -> Iterator[dict[str, Any]]:

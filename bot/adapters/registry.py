@@ -87,9 +87,7 @@ def _show(value: str) -> str:
 
 def check_host(host: str) -> str:
     if not _HOST.fullmatch(host):
-        raise InvalidInput(
-            f"{_show(host)} is not a valid registry host.", hint="e.g. ghcr.io or 127.0.0.1:5000"
-        )
+        raise InvalidInput(f"{_show(host)} is not a valid registry host.", hint="e.g. ghcr.io or 127.0.0.1:5000")
     return host
 
 
@@ -113,9 +111,7 @@ def check_tag(tag: str) -> str:
 
 def check_digest(digest: str) -> str:
     if not _DIGEST.fullmatch(digest):
-        raise InvalidInput(
-            f"{_show(digest)} is not a sha256 digest.", hint="Expected sha256:<64 hex digits>."
-        )
+        raise InvalidInput(f"{_show(digest)} is not a sha256 digest.", hint="Expected sha256:<64 hex digits>.")
     return digest
 
 
@@ -164,8 +160,7 @@ def retag_by_bytes(
     source = registry.get_manifest(repo, source_tag)
     if expect_digest is not None and source.digest != expect_digest:
         raise DigestMismatch(
-            f"{_at(repo, source_tag)} is now {source.digest}, not the expected {expect_digest}; "
-            "nothing was tagged.",
+            f"{_at(repo, source_tag)} is now {source.digest}, not the expected {expect_digest}; nothing was tagged.",
             hint="Someone pushed over it; look again.",
         )
     done: list[str] = []
@@ -237,9 +232,7 @@ class RegistryClient:
         if creds is None:
             if docker_config is None:
                 folder = env.get("DOCKER_CONFIG")
-                docker_config = (
-                    Path(folder) / "config.json" if folder else Path.home() / ".docker" / "config.json"
-                )
+                docker_config = Path(folder) / "config.json" if folder else Path.home() / ".docker" / "config.json"
             creds = credentials_from_docker_config(host, docker_config)
         return cls(host, insecure=insecure, credentials=creds)
 
@@ -278,9 +271,7 @@ class RegistryClient:
     def get_manifest(self, repo: str, ref: str) -> Manifest:
         check_repo(repo)
         check_ref(ref)
-        resp = self._http.request(
-            "GET", f"{self.base}/v2/{repo}/manifests/{ref}", repo, headers={"Accept": ACCEPT}
-        )
+        resp = self._http.request("GET", f"{self.base}/v2/{repo}/manifests/{ref}", repo, headers={"Accept": ACCEPT})
         if resp.status_code == 404:
             raise ManifestNotFound(f"{_at(repo, ref)} does not exist on registry {self.host}.")
         self._expect(resp, (200,), f"read {_at(repo, ref)}")
@@ -292,16 +283,14 @@ class RegistryClient:
         ):
             if claimed and claimed != digest:
                 raise DigestMismatch(
-                    f"Registry {self.host} sent bytes for {_at(repo, ref)} that hash to "
-                    f"{digest}, not {claimed}."
+                    f"Registry {self.host} sent bytes for {_at(repo, ref)} that hash to {digest}, not {claimed}."
                 )
         # Some registries serve manifests as application/json; the manifest's own mediaType then decides.
         served = resp.headers.get("Content-Type", "").split(";")[0].strip()
         media_type = served if served in MANIFEST_TYPES else declared_media_type(raw) or served
         if media_type not in MANIFEST_TYPES:
             raise RegistryError(
-                f"{_at(repo, ref)} on {self.host} is a {media_type or 'untyped'} manifest, "
-                "which the bot cannot retag.",
+                f"{_at(repo, ref)} on {self.host} is a {media_type or 'untyped'} manifest, which the bot cannot retag.",
                 hint=f"Supported: {ACCEPT}.",
             )
         return Manifest(digest, media_type, raw)
@@ -309,9 +298,7 @@ class RegistryClient:
     def digest(self, repo: str, tag: str) -> str | None:
         check_repo(repo)
         check_ref(tag)
-        resp = self._http.request(
-            "HEAD", f"{self.base}/v2/{repo}/manifests/{tag}", repo, headers={"Accept": ACCEPT}
-        )
+        resp = self._http.request("HEAD", f"{self.base}/v2/{repo}/manifests/{tag}", repo, headers={"Accept": ACCEPT})
         if resp.status_code == 404:
             return None
         self._expect(resp, (200,), f"look up {_at(repo, tag)}")
@@ -325,8 +312,7 @@ class RegistryClient:
         digest = sha256_digest(manifest.raw)
         if digest != manifest.digest or (tag.startswith("sha256:") and tag != digest):
             raise DigestMismatch(
-                f"The manifest for {_at(repo, tag)} hashes to {digest}, not {manifest.digest}; "
-                "nothing was written."
+                f"The manifest for {_at(repo, tag)} hashes to {digest}, not {manifest.digest}; nothing was written."
             )
         # The spec: Content-Type MUST equal the manifest's own mediaType when it declares one.
         content_type = declared_media_type(manifest.raw) or manifest.media_type
@@ -343,12 +329,8 @@ class RegistryClient:
             raise DigestMismatch(f"Registry {self.host} stored {_at(repo, tag)} as {stored}, not {digest}.")
         return digest
 
-    def retag(
-        self, repo: str, source_tag: str, new_tags: Sequence[str], *, expect_digest: str | None = None
-    ) -> str:
-        return retag_by_bytes(
-            self, f"Registry {self.host}", repo, source_tag, new_tags, expect_digest=expect_digest
-        )
+    def retag(self, repo: str, source_tag: str, new_tags: Sequence[str], *, expect_digest: str | None = None) -> str:
+        return retag_by_bytes(self, f"Registry {self.host}", repo, source_tag, new_tags, expect_digest=expect_digest)
 
     def _expect(self, resp: requests.Response, ok: tuple[int, ...], action: str) -> None:
         if resp.status_code not in ok:

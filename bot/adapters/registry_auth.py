@@ -65,9 +65,7 @@ def credentials_from_env(host: str, env: Mapping[str, str]) -> Credentials | Non
         return None
     if user is None or password is None:
         missing = f"{prefix}_USERNAME" if user is None else f"{prefix}_PASSWORD"
-        raise ConfigError(
-            [f"{missing}: must be set too (or {missing}_FILE) for registry {host}"], source="environment"
-        )
+        raise ConfigError([f"{missing}: must be set too (or {missing}_FILE) for registry {host}"], source="environment")
     return user, password
 
 
@@ -90,9 +88,7 @@ def credentials_from_docker_config(host: str, path: Path) -> Credentials | None:
         if (key in wanted or _config_host(key) in wanted) and isinstance(entry, dict):
             if isinstance(entry.get("auth"), str) and entry["auth"]:
                 try:
-                    user, sep, password = (
-                        base64.b64decode(entry["auth"], validate=True).decode().partition(":")
-                    )
+                    user, sep, password = base64.b64decode(entry["auth"], validate=True).decode().partition(":")
                 except (binascii.Error, UnicodeDecodeError) as err:
                     raise ConfigError(
                         [f"{path}: auths.{key}.auth is not base64 of user:password"], source="docker config"
@@ -116,10 +112,7 @@ def parse_challenge(header: str) -> Challenge | None:
     scheme, _, rest = header.strip().partition(" ")
     if not scheme:
         return None
-    params = {
-        m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3)
-        for m in _PARAM.finditer(rest)
-    }
+    params = {m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3) for m in _PARAM.finditer(rest)}
     return Challenge(scheme.lower(), params)
 
 
@@ -198,17 +191,13 @@ class Authenticator:
                 hint=f"Check {env_prefix(self._host)}_USERNAME / _PASSWORD.",
             )
         if resp.status_code != 200:
-            raise RegistryError(
-                f"The token service of registry {self._host} answered HTTP {resp.status_code}."
-            )
+            raise RegistryError(f"The token service of registry {self._host} answered HTTP {resp.status_code}.")
         try:
             body = resp.json()
             token = body.get("token") or body.get("access_token")
             ttl = int(body.get("expires_in") or _DEFAULT_TTL)
         except (ValueError, AttributeError, TypeError) as err:
-            raise RegistryError(
-                f"The token service of registry {self._host} sent an unreadable answer."
-            ) from err
+            raise RegistryError(f"The token service of registry {self._host} sent an unreadable answer.") from err
         if not isinstance(token, str) or not token:
             raise RegistryError(f"The token service of registry {self._host} sent no token.")
         return token, ttl
@@ -267,9 +256,7 @@ class RegistrySession:
             )
         return resp
 
-    def _fetch_token(
-        self, url: str, params: Mapping[str, str], creds: Credentials | None
-    ) -> requests.Response:
+    def _fetch_token(self, url: str, params: Mapping[str, str], creds: Credentials | None) -> requests.Response:
         return self.send("GET", url, params=params, auth=creds)
 
     def send(

@@ -163,9 +163,7 @@ def rollback_message(
     return CommitMessage(subject, "\n".join(body), _trailers(pairs))
 
 
-def resume_message(
-    *, service: str, env: str, automation: str, resumed_by: str, request_id: str = ""
-) -> CommitMessage:
+def resume_message(*, service: str, env: str, automation: str, resumed_by: str, request_id: str = "") -> CommitMessage:
     subject = f"resume({service}): image automation in {env}"
     body = f"Lift the hold on {automation} (spec.suspend: false); Flux resumes writing new {env} tags."
     pairs: list[tuple[str, str | None]] = [
@@ -187,9 +185,6 @@ def change_kind(message: str, trailers: Mapping[str, str] | Trailers | None = No
     if t.get(RESUMED_BY):
         return "resume"
     # Flux's default automation message, or a template that kept its usual wording.
-    if (
-        message.startswith("Update from image update automation")
-        or "image update automation" in message[:200]
-    ):
+    if message.startswith("Update from image update automation") or "image update automation" in message[:200]:
         return "automation"
     return "other"

@@ -111,9 +111,7 @@ class Topology:
             if service not in self.services():
                 known = ", ".join(self.services()) or "none"
                 raise NotFound(f"There is no service {service!r} in the repository (services: {known}).")
-            raise NotFound(
-                f"{service} has no ImagePolicy for {env!r} (it has: {', '.join(self.envs_of(service))})."
-            )
+            raise NotFound(f"{service} has no ImagePolicy for {env!r} (it has: {', '.join(self.envs_of(service))}).")
         return t
 
 
@@ -228,9 +226,7 @@ def discover(
         if not isinstance(repo_ref_raw, Mapping) or not repo_ref_raw.get("name"):
             problems.append(f"{doc.file}: ImagePolicy {doc.ref}: spec.imageRepositoryRef.name is missing")
             continue
-        repo_ref = ObjectRef(
-            str(repo_ref_raw.get("namespace") or doc.ref.namespace), str(repo_ref_raw["name"])
-        )
+        repo_ref = ObjectRef(str(repo_ref_raw.get("namespace") or doc.ref.namespace), str(repo_ref_raw["name"]))
         override = (overrides or {}).get(str(doc.ref), {})
         service = override.get("service", repo_ref.name)
         env = override.get("env") or _env_of(doc.ref.namespace, spec, pipeline)
@@ -249,9 +245,7 @@ def discover(
         sites = tuple(sites_by_setter.get(setter, ()))
         writer = _writer(automations, doc, sites)
         if (service, env) in targets:
-            problems.append(
-                f"{doc.file}: ImagePolicy {doc.ref}: a second policy for {service} in {env}; ignored"
-            )
+            problems.append(f"{doc.file}: ImagePolicy {doc.ref}: a second policy for {service} in {env}; ignored")
             continue
         targets[(service, env)] = Target(
             service=service,
@@ -267,21 +261,15 @@ def discover(
             policy_file=doc.file,
         )
         if not sites:
-            problems.append(
-                f"{service}/{env}: no setter marker names {setter}; promotions have nothing to edit"
-            )
+            problems.append(f"{service}/{env}: no setter marker names {setter}; promotions have nothing to edit")
         elif len(targets[(service, env)].current_tags()) > 1:
             problems.append(
                 f"{service}/{env}: marker sites disagree on the tag: {sorted(targets[(service, env)].current_tags())}"
             )
-    return Topology(
-        targets=targets, pipeline=tuple(pipeline), automations=tuple(automations), problems=tuple(problems)
-    )
+    return Topology(targets=targets, pipeline=tuple(pipeline), automations=tuple(automations), problems=tuple(problems))
 
 
-def _writer(
-    automations: Iterable[Automation], policy: _Doc, sites: Sequence[setters.MarkerSite]
-) -> Automation | None:
+def _writer(automations: Iterable[Automation], policy: _Doc, sites: Sequence[setters.MarkerSite]) -> Automation | None:
     """The ImageUpdateAutomation that writes this policy's markers: same namespace, selector matches, path covers."""
     labels = _labels(policy)
     for a in automations:

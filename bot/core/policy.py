@@ -224,9 +224,7 @@ def database_order(tags: Iterable[str], exclusion_list: Sequence[str] | None = N
     """
     patterns = DEFAULT_EXCLUSION_LIST if exclusion_list is None else tuple(exclusion_list)
     if len(patterns) > MAX_EXCLUSIONS:
-        raise InvalidInput(
-            f"spec.exclusionList has {len(patterns)} entries; Flux allows at most {MAX_EXCLUSIONS}."
-        )
+        raise InvalidInput(f"spec.exclusionList has {len(patterns)} entries; Flux allows at most {MAX_EXCLUSIONS}.")
     searches = []
     for pattern in patterns:
         try:

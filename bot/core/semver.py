@@ -68,9 +68,7 @@ def _uint(text: str) -> int | None:
 def _segment(text: str) -> int:
     value = _uint(text)
     if value is None:
-        raise InvalidVersion(
-            f'error parsing version segment: strconv.ParseUint: parsing "{text}": value out of range'
-        )
+        raise InvalidVersion(f'error parsing version segment: strconv.ParseUint: parsing "{text}": value out of range')
     return value
 
 
@@ -102,9 +100,7 @@ def _compare_pre_part(s: str, o: str) -> int:
 def _compare_prerelease(v: str, o: str) -> int:
     sparts, oparts = v.split("."), o.split(".")
     for i in range(max(len(sparts), len(oparts))):
-        d = _compare_pre_part(
-            sparts[i] if i < len(sparts) else "", oparts[i] if i < len(oparts) else ""
-        )
+        d = _compare_pre_part(sparts[i] if i < len(sparts) else "", oparts[i] if i < len(oparts) else "")
         if d:
             return d
     return 0

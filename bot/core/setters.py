@@ -27,8 +27,19 @@ from bot.core.yamltext import ObjectId, Scalar
 from bot.errors import NotFound, PolicyError, PushConflict
 
 __all__ = [
-    "Change", "LatestRef", "MarkerSite", "ObjectId", "SetterResult", "apply_setters", "find_markers",
-    "in_update_path", "is_candidate_file", "parse_marker", "rewrite", "rewrite_sites", "setter_values",
+    "Change",
+    "LatestRef",
+    "MarkerSite",
+    "ObjectId",
+    "SetterResult",
+    "apply_setters",
+    "find_markers",
+    "in_update_path",
+    "is_candidate_file",
+    "parse_marker",
+    "rewrite",
+    "rewrite_sites",
+    "setter_values",
     "validate_update_strategy",
 ]
 

@@ -16,8 +16,16 @@ from bot.core.yamldocs import NULL, STYLES, Doc, ObjectId, Parsed, comment_after
 from bot.core.yamlscalar import DOUBLE, PLAIN, SINGLE, fit_style, render
 from bot.errors import InvalidInput, NotFound
 
-__all__ = ["FieldPath", "ObjectId", "Scalar", "get_field", "replace_scalar", "replace_spans", "set_field",
-           "value_scalars"]
+__all__ = [
+    "FieldPath",
+    "ObjectId",
+    "Scalar",
+    "get_field",
+    "replace_scalar",
+    "replace_spans",
+    "set_field",
+    "value_scalars",
+]
 
 
 @dataclass(frozen=True)
@@ -61,8 +69,15 @@ def value_scalars(text: str, *, commented_only: bool = False, libyaml: bool = Tr
             pos = at
             out.append(
                 Scalar(
-                    parsed.orig(at), parsed.orig(doc.offset + end), line + 1, str(node.value), style, path,
-                    comment, doc.index, doc.object,
+                    parsed.orig(at),
+                    parsed.orig(doc.offset + end),
+                    line + 1,
+                    str(node.value),
+                    style,
+                    path,
+                    comment,
+                    doc.index,
+                    doc.object,
                 )
             )
     return out
@@ -235,9 +250,7 @@ class _FieldEdit:
         return replace_spans(self.parsed.text, edits)
 
 
-def set_field(
-    text: str, *, kind: str, name: str, namespace: str, path: FieldPath, value: str | bool | int
-) -> str:
+def set_field(text: str, *, kind: str, name: str, namespace: str, path: FieldPath, value: str | bool | int) -> str:
     """Set one scalar field of one object, e.g. spec.suspend of an ImageUpdateAutomation; all else kept.
 
     A present scalar is replaced in place (a string keeps its quote style as far as the text allows). A

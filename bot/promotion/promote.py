@@ -43,9 +43,7 @@ class PromoteResult:
         return self.plan.noop
 
 
-def _deployed_in_source(
-    ctx: Context, ws: Workspace, tag: BuildTag, service: str, target_env: str
-) -> bool | None:
+def _deployed_in_source(ctx: Context, ws: Workspace, tag: BuildTag, service: str, target_env: str) -> bool | None:
     if not ctx.env(target_env).require_deployed_in_source:
         return None
     src = ws.topology.target(service, tag.env)
@@ -116,8 +114,7 @@ def promote(ctx: Context, req: PromoteRequest, *, dry_run: bool = False) -> Prom
         now_tag = fresh.topology.target(plan.service, plan.target_env).current_tag()
         if now_tag not in (seen, plan.target_tag):
             raise PushConflict(
-                f"{plan.target_env} changed while promoting: Git now has {now_tag} for {plan.service} "
-                f"(it had {seen}).",
+                f"{plan.target_env} changed while promoting: Git now has {now_tag} for {plan.service} (it had {seen}).",
                 current=now_tag or "",
                 hint="Check /versions and promote again if still wanted.",
             )

@@ -41,9 +41,7 @@ class CachedRegistry:
     def digest(self, repo: str, tag: str) -> str | None:
         return self._cached(("digest", repo, tag), lambda: self._inner.digest(repo, tag))
 
-    def retag(
-        self, repo: str, source_tag: str, new_tags: Sequence[str], *, expect_digest: str | None = None
-    ) -> str:
+    def retag(self, repo: str, source_tag: str, new_tags: Sequence[str], *, expect_digest: str | None = None) -> str:
         with self._lock:
             for key in [k for k in self._entries if k[1] == repo]:
                 del self._entries[key]

@@ -265,7 +265,8 @@ def test_retag_rollback_mints_a_fresh_tag_and_keeps_automation_on() -> None:
 def test_choose_rollback_service() -> None:
     topo = _topo(seed.files())
     assert choose_rollback_service(topo, "production", {"backend": 5}) == "backend"
-    with pytest.raises(GateRefused, match=r"backend \(last bump 1970-01-01 00:00 UTC\), frontend \(last bump 1970-01-01 00:00 UTC\)"):
+    listed = r"backend \(last bump 1970-01-01 00:00 UTC\), frontend \(last bump 1970-01-01 00:00 UTC\)"
+    with pytest.raises(GateRefused, match=listed):
         choose_rollback_service(topo, "production", {"backend": 5, "frontend": 7})
 
 
