@@ -150,6 +150,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo.run(Path(args.dir) if args.dir else None, color=sys.stdout.isatty())
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from bot import service
+
+    return service.serve(args.config, args.listen)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gitops-bot", description="Promote and roll back Flux-managed images.")
     p.add_argument("-c", "--config", help="config file (default: $GITOPS_BOT_CONFIG or config/bot.yaml)")
@@ -198,6 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     ck = sub.add_parser("check", help="validate config, repository and registries; print the topology")
     ck.set_defaults(handler=cmd_check)
+
+    sv = sub.add_parser("serve", help="run the Slack bot (Socket Mode if SLACK_APP_TOKEN is set, else HTTP)")
+    sv.add_argument("--listen", default="0.0.0.0:8080", metavar="HOST:PORT", help="HTTP listener (default %(default)s)")
+    sv.set_defaults(handler=cmd_serve)
 
     dm = sub.add_parser("demo", help="run the whole story locally (no Slack, no cluster)")
     dm.add_argument("--dir", help="work in this directory instead of a new temp dir")

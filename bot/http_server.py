@@ -1,0 +1,132 @@
+"""One HTTP listener for everything: Slack (HTTP mode), the Flux receiver, health and metrics.
+
+A tiny WSGI router in front of route handlers, served by waitress: a pure-Python, production-grade,
+multi-threaded WSGI server that embeds in-process (so the scheduler and Socket Mode client share it)
+and needs no fork - Bolt's own `app.start()` is a development server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from waitress.server import create_server
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIEnvironment
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    headers: Mapping[str, str]  # lower-case names
+    body: bytes
+    query: str = ""
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: bytes = b""
+    headers: tuple[tuple[str, str], ...] = (("Content-Type", "text/plain; charset=utf-8"),)
+
+    @classmethod
+    def json(cls, status: int, value: Any) -> Response:
+        return cls(status, json.dumps(value).encode(), (("Content-Type", "application/json"),))
+
+    @classmethod
+    def text(cls, status: int, text: str) -> Response:
+        return cls(status, text.encode())
+
+
+Handler = Callable[[Request], Response]
+WsgiApp = Callable[["WSGIEnvironment", "StartResponse"], Iterable[bytes]]
+
+_REASONS = {
+    200: "OK",
+    202: "Accepted",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Payload Too Large",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+class Router:
+    """Exact-path routes to plain handlers, plus whole WSGI apps mounted at a path (Bolt's handler)."""
+
+    def __init__(self, max_body: int = MAX_BODY) -> None:
+        self._routes: dict[tuple[str, str], Handler] = {}
+        self._mounts: dict[str, WsgiApp] = {}
+        self._max_body = max_body
+
+    def route(self, method: str, path: str, handler: Handler) -> None:
+        self._routes[(method, path)] = handler
+
+    def mount(self, path: str, app: WsgiApp) -> None:
+        self._mounts[path] = app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path in self._mounts:
+            return self._mounts[path](environ, start_response)
+        method = environ.get("REQUEST_METHOD", "GET")
+        handler = self._routes.get((method, path))
+        if handler is None:
+            known = any(p == path for _, p in self._routes)
+            resp = Response.text(405 if known else 404, "method not allowed" if known else "not found")
+        else:
+            resp = self._dispatch(handler, method, path, environ)
+        start_response(f"{resp.status} {_REASONS.get(resp.status, '')}".strip(), list(resp.headers))
+        return [resp.body]
+
+    def _dispatch(self, handler: Handler, method: str, path: str, environ: WSGIEnvironment) -> Response:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return Response.text(400, "bad content-length")
+        if length > self._max_body:
+            return Response.text(413, f"body larger than {self._max_body} bytes")
+        body = environ["wsgi.input"].read(length) if length else b""
+        headers = {k[5:].replace("_", "-").lower(): str(v) for k, v in environ.items() if k.startswith("HTTP_")}
+        if "CONTENT_TYPE" in environ:
+            headers["content-type"] = str(environ["CONTENT_TYPE"])
+        try:
+            return handler(Request(method, path, headers, body, environ.get("QUERY_STRING", "")))
+        except Exception:
+            log.exception("handler for %s %s failed", method, path)
+            return Response.text(500, "internal error")
+
+
+class Server:
+    """waitress on a background thread; `.port` is known once started (port 0 picks a free one)."""
+
+    def __init__(self, app: WsgiApp, host: str = "127.0.0.1", port: int = 0, threads: int = 8) -> None:
+        self._server = create_server(app, host=host, port=port, threads=threads, ident="gitops-bot")
+        self.host = host
+        self.port: int = self._server.effective_port
+        self._thread = threading.Thread(target=self._server.run, name="http", daemon=True)
+
+    def start(self) -> Server:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.close()
+        self._thread.join(timeout=5)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"

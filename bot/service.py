@@ -1,0 +1,134 @@
+"""`gitops-bot serve`: assemble the long-running bot from settings and secrets, and run it.
+
+HTTP mode serves `POST /slack/events` (signed requests) on the one listener that also answers
+`/healthz` and `/readyz`; Socket Mode (when SLACK_APP_TOKEN is set) connects out to Slack and keeps
+the same listener for health probes (and, later, the Flux receiver).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from bot import settings as settings_mod
+from bot import wiring
+from bot.adapters.request_store import RequestStore
+from bot.errors import BotError
+from bot.http_server import Response, Router, Server
+from bot.settings import Settings
+from bot.slack.app import Workers, build_app, web_client
+from bot.slack.authz import Authorizer, SlackDirectory
+from bot.slack.workflow import Workflow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Readiness:
+    """Named checks, each (ok, reason), updated by whoever owns that part."""
+
+    checks: dict[str, tuple[bool, str]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def set(self, name: str, ok: bool, reason: str = "") -> None:
+        with self.lock:
+            self.checks[name] = (ok, reason)
+
+    def response(self) -> Response:
+        with self.lock:
+            checks = dict(self.checks)
+        ok = bool(checks) and all(v[0] for v in checks.values())
+        body = {name: ("ok" if good else f"failing: {why}") for name, (good, why) in checks.items()}
+        return Response.json(200 if ok else 503, {"ready": ok, "checks": body})
+
+
+@dataclass
+class Bot:
+    settings: Settings
+    server: Server
+    workers: Workers
+    readiness: Readiness
+    stop_hooks: list[Callable[[], None]] = field(default_factory=list)
+
+    def stop(self) -> None:
+        for hook in self.stop_hooks:
+            hook()
+        self.server.stop()
+        self.workers.shutdown()
+
+
+def assemble(
+    settings: Settings,
+    *,
+    listen: tuple[str, int] = ("127.0.0.1", 0),
+    bot_token: str,
+    signing_secret: str | None,
+    app_token: str | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Bot:
+    ctx = wiring.context(settings)
+    store = RequestStore(wiring.state_path(settings, "requests.db"), clock=clock)
+    client = web_client(bot_token, settings.slack_api_url)
+    authz = Authorizer({e: s.promoters for e, s in settings.environments.items()}, SlackDirectory(client))
+    workflow = Workflow(ctx, settings, store=store, authz=authz, client=client, clock=clock)
+    workers = Workers()
+    app = build_app(workflow, client, workers, signing_secret=signing_secret, socket_mode=app_token is not None)
+    readiness = Readiness()
+    router = Router()
+    router.route("GET", "/healthz", lambda _r: Response.text(200, "ok"))
+    router.route("GET", "/readyz", lambda _r: readiness.response())
+    if app_token is None:
+        router.mount("/slack/events", SlackRequestHandler(app))
+    server = Server(router, host=listen[0], port=listen[1])
+    bot = Bot(settings, server, workers, readiness)
+    _check_slack(client, readiness)
+    _check_git(ctx, readiness)
+    if app_token is not None:
+        handler = SocketModeHandler(app, app_token)
+        handler.connect()  # type: ignore[no-untyped-call]  # non-blocking: HTTP keeps serving probes
+        bot.stop_hooks.append(handler.close)
+    return bot
+
+
+def _check_slack(client: Any, readiness: Readiness) -> None:
+    try:
+        client.auth_test()
+        readiness.set("slack", True)
+    except Exception as err:
+        readiness.set("slack", False, f"auth.test failed ({type(err).__name__})")
+
+
+def _check_git(ctx: Any, readiness: Readiness) -> None:
+    try:
+        ctx.repo.sync()
+        readiness.set("git", True)
+    except BotError as err:
+        readiness.set("git", False, err.message)
+
+
+def serve(config: str | None, listen: str) -> int:
+    settings = settings_mod.load(config)
+    host, _, port = listen.rpartition(":")
+    bot = assemble(
+        settings,
+        listen=(host or "0.0.0.0", int(port)),  # noqa: S104 - in-cluster service listens on the pod IP
+        bot_token=settings_mod.secret("SLACK_BOT_TOKEN", required=True) or "",
+        signing_secret=settings_mod.secret("SLACK_SIGNING_SECRET"),
+        app_token=settings_mod.secret("SLACK_APP_TOKEN"),
+    )
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    bot.server.start()
+    log.info("gitops-bot listening on %s", bot.server.url)
+    done.wait()
+    bot.stop()
+    return 0

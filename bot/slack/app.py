@@ -1,0 +1,54 @@
+"""The Bolt app: Web API client with rate-limit retries, request verification, listeners, worker pool."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from bot.slack.listeners import register
+from bot.slack.workflow import Workflow
+
+
+def web_client(token: str, api_url: str, timeout: int = 10) -> WebClient:
+    client = WebClient(token=token, base_url=api_url, timeout=timeout)
+    # 429 is not retried by default; honour Retry-After twice before giving up (SLACK-FACTS §5).
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
+    return client
+
+
+class Workers:
+    """The bounded pool slow work runs on after the ack."""
+
+    def __init__(self, size: int = 8) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="slack-work")
+
+    def submit(self, fn: Callable[[], None]) -> None:
+        self._pool.submit(fn)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=False)
+
+
+def build_app(
+    workflow: Workflow,
+    client: WebClient,
+    workers: Workers,
+    *,
+    signing_secret: str | None,
+    socket_mode: bool = False,
+) -> App:
+    app = App(
+        client=client,
+        signing_secret=signing_secret or "unused-in-socket-mode",
+        # Listeners ack and return at once; the real work is on `workers`, so the HTTP answer is never
+        # held behind a slow Git remote or a full pool.
+        process_before_response=True,
+        request_verification_enabled=not socket_mode,
+        raise_error_for_unhandled_request=False,
+    )
+    register(app, workflow, workers.submit)
+    return app

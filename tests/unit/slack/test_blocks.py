@@ -1,0 +1,56 @@
+"""Block Kit payloads stay inside Slack's limits whatever the input size."""
+
+from __future__ import annotations
+
+import json
+
+from bot.promotion.versions import EnvVersion, ServiceVersions, VersionsReport
+from bot.slack import blocks
+
+
+def _env(tag: str, version: str, sha: str, at: int, latest: str | None = None) -> EnvVersion:
+    return EnvVersion(
+        tag=tag,
+        version=version,
+        sha=sha,
+        built_at=at,
+        image="r/x",
+        digest=None,
+        automation="active",
+        latest_available=latest,
+        last_change=None,
+    )
+
+
+def _report(n: int) -> VersionsReport:
+    services = [
+        ServiceVersions(
+            f"svc{i}",
+            {
+                "staging": _env("staging-v0.0.2-b2c3d4e-200", "0.0.2", "b2c3d4e", 200),
+                "production": _env("production-v0.0.1-a1b2c3d-100", "0.0.1", "a1b2c3d", 100),
+            },
+        )
+        for i in range(n)
+    ]
+    return VersionsReport(revision="f" * 40, pipeline=("develop", "staging", "production"), services=services)
+
+
+def test_promote_button_where_staging_is_ahead() -> None:
+    out = blocks.versions(_report(1), now=300)
+    buttons = [e for b in out if b["type"] == "actions" for e in b["elements"]]
+    assert len(buttons) == 1
+    assert json.loads(buttons[0]["value"]) == {
+        "tag": "staging-v0.0.2-b2c3d4e-200",
+        "env": "production",
+        "service": "svc0",
+    }
+
+
+def test_many_services_stay_under_the_block_cap() -> None:
+    out = blocks.versions(_report(200), now=300)
+    assert len(out) <= 50
+    assert "more" in json.dumps(out)
+    for b in out:
+        if b["type"] == "section":
+            assert len(b["text"]["text"]) <= 3000 and len(b.get("fields", [])) <= 10

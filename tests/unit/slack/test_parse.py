@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import pytest
+
+from bot.errors import InvalidInput
+from bot.slack.parse import PromoteCmd, ResumeCmd, RollbackCmd, VersionsCmd, parse
+
+TAG = "staging-v0.0.2-b2c3d4e-1738860123"
+
+
+@pytest.mark.parametrize(
+    ("command", "text", "expected"),
+    [
+        ("/versions", "", VersionsCmd()),
+        ("/versions", "backend", VersionsCmd("backend")),
+        ("/promote", f"{TAG} to production", PromoteCmd(TAG, "production")),
+        ("/promote", f"{TAG} to production hotfix  for login", PromoteCmd(TAG, "production", None, "hotfix for login")),
+        ("/promote", f"{TAG} to production service:backend why", PromoteCmd(TAG, "production", "backend", "why")),
+        ("/rollback", "production", RollbackCmd("production")),
+        ("/rollback", "production backend", RollbackCmd("production", "backend")),
+        ("/rollback", f"production backend to {TAG}", RollbackCmd("production", "backend", TAG)),
+        ("/rollback", f"production to {TAG}", RollbackCmd("production", None, TAG)),
+        ("/resume", "production", ResumeCmd("production")),
+        ("/resume", "production backend force", ResumeCmd("production", "backend", True)),
+    ],
+)
+def test_parse(command: str, text: str, expected: object) -> None:
+    assert parse(command, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("command", "text", "fragment"),
+    [
+        ("/versions", "a b", "at most one"),
+        ("/versions", "Back;end", "not a valid service"),
+        ("/promote", "", "needs a tag"),
+        ("/promote", f"{TAG} into production", "needs a tag"),
+        ("/promote", f"{TAG}\";rm to production", "not a build tag"),
+        ("/promote", f"{TAG} to prod$(id)", "not a valid environment"),
+        ("/promote", f"{TAG} to production service:../x", "not a valid service"),
+        ("/rollback", "", "needs an environment"),
+        ("/rollback", "production backend to", "to <tag>"),
+        ("/rollback", "production backend to latest", "not a build tag"),
+        ("/resume", "production backend please", "force"),
+        ("/deploy", "x", "Unknown command"),
+    ],
+)
+def test_refusals_name_the_problem(command: str, text: str, fragment: str) -> None:
+    with pytest.raises(InvalidInput) as err:
+        parse(command, text)
+    assert fragment in str(err.value)
