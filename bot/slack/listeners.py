@@ -51,6 +51,8 @@ def register(app: App, workflow: Workflow, submit: Submit) -> None:
             cmd = parse(name, text)
         except InvalidInput as err:
             ack(text=f"{err.message}\n{err.hint or 'Usage: ' + USAGE.get(name, '')}", response_type="ephemeral")
+            if name in ("/promote", "/rollback") and not text.strip():
+                submit(_guard(name, lambda: workflow.examples(name, respond), respond))
             return
         except BotError as err:
             ack(text=str(err), response_type="ephemeral")

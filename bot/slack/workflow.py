@@ -132,6 +132,25 @@ class Workflow:
             response_type="ephemeral",
         )
 
+    def examples(self, command: str, respond: Respond) -> None:
+        """Usage examples built from what the repository runs now (sent after the static usage ack)."""
+        report = versions(self.ctx)
+        lines = []
+        for svc in report.services:
+            for src, dst in zip(report.pipeline, report.pipeline[1:], strict=False):
+                a, b = svc.environments.get(src), svc.environments.get(dst)
+                if command == "/promote" and a and b and a.tag and a.tag != b.tag and a.version != b.version:
+                    lines.append(f"`/promote {a.tag} to {dst}`  ({svc.name} v{a.version} → {dst})")
+            last = report.pipeline[-1]
+            if command == "/rollback" and svc.environments.get(last) and svc.environments[last].last_change:
+                lines.append(f"`/rollback {last} {svc.name}`  (undo {svc.name}'s last change in {last})")
+        if lines:
+            respond(
+                text="For example, right now:\n" + "\n".join(lines[:5]),
+                response_type="ephemeral",
+                replace_original=False,
+            )
+
     # --- preview --------------------------------------------------------------------------------
     def preview(self, user: str, cmd: ActionCmd, respond: Respond, channel: str = "") -> str | None:
         """Plan without writing and show it with Confirm / Cancel. Returns the request id."""

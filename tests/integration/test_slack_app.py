@@ -75,6 +75,8 @@ def test_forged_stale_and_unsigned_requests_are_401_and_do_nothing(world: World,
         for name, headers in cases.items():
             assert sb.post(body, headers).status == 401, name
         assert sb.post(body + "&x=1", {**good, **form}).status == 401  # tampered after signing
+        replay = {**good, "x-slack-request-timestamp": str(int(time.time()) + 1), **form}
+        assert sb.post(body, replay).status == 401  # a captured signature replayed under a new timestamp
         time.sleep(0.3)
         assert fake_slack.calls("chat.postMessage") == [] and fake_slack.responses("x") == []
         assert world.state() == before
@@ -82,6 +84,9 @@ def test_forged_stale_and_unsigned_requests_are_401_and_do_nothing(world: World,
 
 def test_usage_message_for_bad_text_is_the_ack(world: World, fake_slack: FakeSlack) -> None:
     with running_bot(world, fake_slack) as sb:
+        sb.command("/promote", "", response_id="help")
+        examples = fake_slack.wait_for(lambda c: c.response_id == "help", timeout=20)
+        assert f"/promote {_staging_tag(world)} to production" in json.dumps(examples[-1].json)
         for text in ("", "staging-v0.0.1-a1b2c3d-1;rm to production", "x into production"):
             reply = sb.command("/promote", text)
             assert (reply.status == 200 and "Usage" in reply.text) or "Expected" in reply.text, reply.text
