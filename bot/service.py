@@ -20,7 +20,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot import settings as settings_mod
 from bot import wiring
-from bot.adapters.request_store import RequestStore
+from bot.adapters.state_store import StateStore
 from bot.errors import BotError
 from bot.http_server import Response, Router, Server
 from bot.settings import Settings
@@ -75,7 +75,7 @@ def assemble(
     clock: Callable[[], float] = time.time,
 ) -> Bot:
     ctx = wiring.context(settings)
-    store = RequestStore(wiring.state_path(settings, "requests.db"), clock=clock)
+    store = StateStore(wiring.state_path(settings, "state.db"), clock=clock)
     client = web_client(bot_token, settings.slack_api_url)
     authz = Authorizer({e: s.promoters for e, s in settings.environments.items()}, SlackDirectory(client))
     workflow = Workflow(ctx, settings, store=store, authz=authz, client=client, clock=clock)
@@ -89,6 +89,7 @@ def assemble(
         router.mount("/slack/events", SlackRequestHandler(app))
     server = Server(router, host=listen[0], port=listen[1])
     bot = Bot(settings, server, workers, readiness)
+    bot.stop_hooks.append(store.close)
     _check_slack(client, readiness)
     _check_git(ctx, readiness)
     if app_token is not None:
