@@ -17,11 +17,15 @@ from typing import Any
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk import WebClient
 
 from bot import settings as settings_mod
 from bot import wiring
 from bot.adapters.state_store import StateStore
 from bot.errors import BotError
+from bot.flux.delivery import Deliverer
+from bot.flux.events import Route
+from bot.flux.receiver import FluxReceiver
 from bot.http_server import Response, Router, Server
 from bot.settings import Settings
 from bot.slack.app import Workers, build_app, web_client
@@ -56,6 +60,7 @@ class Bot:
     server: Server
     workers: Workers
     readiness: Readiness
+    store: StateStore
     stop_hooks: list[Callable[[], None]] = field(default_factory=list)
 
     def stop(self) -> None:
@@ -72,6 +77,7 @@ def assemble(
     bot_token: str,
     signing_secret: str | None,
     app_token: str | None = None,
+    flux_token: str | None = None,
     clock: Callable[[], float] = time.time,
 ) -> Bot:
     ctx = wiring.context(settings)
@@ -87,8 +93,12 @@ def assemble(
     router.route("GET", "/readyz", lambda _r: readiness.response())
     if app_token is None:
         router.mount("/slack/events", SlackRequestHandler(app))
+    deliverer = _flux(settings, router, store, ctx, bot_token, clock, flux_token)
     server = Server(router, host=listen[0], port=listen[1])
-    bot = Bot(settings, server, workers, readiness)
+    bot = Bot(settings, server, workers, readiness, store)
+    if deliverer is not None:
+        deliverer.start()
+        bot.stop_hooks.append(deliverer.stop)
     bot.stop_hooks.append(store.close)
     _check_slack(client, readiness)
     _check_git(ctx, readiness)
@@ -97,6 +107,34 @@ def assemble(
         handler.connect()  # type: ignore[no-untyped-call]  # non-blocking: HTTP keeps serving probes
         bot.stop_hooks.append(handler.close)
     return bot
+
+
+def _flux(  # noqa: PLR0917 - private assembly step of `assemble`, called once
+    settings: Settings,
+    router: Router,
+    store: StateStore,
+    ctx: Any,
+    bot_token: str,
+    clock: Callable[[], float],
+    token: str | None,
+) -> Deliverer | None:
+    """Mount the Flux receiver and build its deliverer; without FLUX_WEBHOOK_TOKEN there is no receiver."""
+    if not token:
+        log.info("FLUX_WEBHOOK_TOKEN is not set: the Flux receiver is off")
+        return None
+
+    def env_channel(name: str) -> str | None:
+        return settings.env(name).channel or None if name in settings.pipeline else None
+
+    routes = [Route(r.channel, r.kinds, r.namespaces, r.names, r.severities, r.reasons, r.mention)
+              for r in settings.flux.routes]  # fmt: skip
+    receiver = FluxReceiver(store, hmac_key=token.encode(), bearer=None, routes=routes, default_channel=env_channel,
+                            dedupe_window=settings.flux.dedupe_window)  # fmt: skip
+    router.route("POST", settings.flux.path, receiver.handle)
+    # Its own client without the blocking 429 retry handler: the deliverer schedules retries itself.
+    client = WebClient(token=bot_token, base_url=settings.slack_api_url, timeout=10)
+    return Deliverer(store, client, ctx.repo, clock=clock, reconcile_timeout=settings.flux.reconcile_timeout,
+                     env_channel=env_channel, rollback_button=lambda env: env == settings.pipeline[-1])  # fmt: skip
 
 
 def _check_slack(client: Any, readiness: Readiness) -> None:
@@ -124,6 +162,7 @@ def serve(config: str | None, listen: str) -> int:
         bot_token=settings_mod.secret("SLACK_BOT_TOKEN", required=True) or "",
         signing_secret=settings_mod.secret("SLACK_SIGNING_SECRET"),
         app_token=settings_mod.secret("SLACK_APP_TOKEN"),
+        flux_token=settings_mod.secret("FLUX_WEBHOOK_TOKEN"),
     )
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

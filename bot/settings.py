@@ -82,6 +82,25 @@ class EnvironmentSettings:
 
 
 @dataclass(frozen=True)
+class FluxRoute:
+    channel: str
+    kinds: tuple[str, ...] = ()
+    namespaces: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    severities: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+    mention: str = ""
+
+
+@dataclass(frozen=True)
+class FluxSettings:
+    path: str = "/flux/events"
+    routes: tuple[FluxRoute, ...] = ()
+    reconcile_timeout: int = 900
+    dedupe_window: int = 300
+
+
+@dataclass(frozen=True)
 class Settings:
     repo: RepoSettings
     state_dir: Path
@@ -90,6 +109,7 @@ class Settings:
     pipeline: tuple[str, ...] = DEFAULT_PIPELINE
     environments: Mapping[str, EnvironmentSettings] = field(default_factory=dict)
     slack_api_url: str = "https://slack.com/api/"
+    flux: FluxSettings = field(default_factory=FluxSettings)
     source: str = "<embedded>"
 
     def env(self, name: str) -> EnvironmentSettings:
@@ -275,6 +295,52 @@ def _pipeline(c: _Checker, raw: object, known: list[str]) -> list[str]:
     return pipeline
 
 
+def _strings(c: _Checker, path: str, raw: object) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+        c.bad(path, "a list of strings", raw)
+        return ()
+    return tuple(raw)
+
+
+def _flux(c: _Checker, raw: object) -> FluxSettings:
+    m = c.mapping("flux", raw, {"path", "routes", "reconcile_timeout", "dedupe_window"})
+    routes = []
+    raw_routes = m.get("routes") or []
+    if not isinstance(raw_routes, list):
+        c.bad("flux.routes", "a list of routes", raw_routes)
+        raw_routes = []
+    for i, r in enumerate(raw_routes):
+        p = f"flux.routes[{i}]"
+        rm = c.mapping(p, r, {"channel", "kinds", "namespaces", "names", "severities", "reasons", "mention"})
+        routes.append(
+            FluxRoute(
+                channel=c.string(f"{p}.channel", rm.get("channel"), ""),
+                kinds=_strings(c, f"{p}.kinds", rm.get("kinds")),
+                namespaces=_strings(c, f"{p}.namespaces", rm.get("namespaces")),
+                names=_strings(c, f"{p}.names", rm.get("names")),
+                severities=_strings(c, f"{p}.severities", rm.get("severities")),
+                reasons=_strings(c, f"{p}.reasons", rm.get("reasons")),
+                mention=c.string(f"{p}.mention", rm.get("mention"), ""),
+            )
+        )
+        if not routes[-1].channel:
+            c.bad(f"{p}.channel", "a Slack channel id", rm.get("channel"))
+    durations = {}
+    for key, default in (("reconcile_timeout", "15m"), ("dedupe_window", "5m")):
+        try:
+            durations[key] = parse_duration(str(m.get(key, default)))
+        except ValueError:
+            c.bad(f"flux.{key}", "a duration like 15m", m.get(key))
+            durations[key] = parse_duration(default)
+    return FluxSettings(
+        path=c.string("flux.path", m.get("path"), "/flux/events", r"/[A-Za-z0-9/_-]{1,100}"),
+        routes=tuple(routes),
+        **durations,
+    )
+
+
 def parse(data: object, *, base_dir: Path, source: str = "config") -> Settings:
     """Validate a loaded YAML document. Relative paths are resolved against `base_dir`."""
     c = _Checker()
@@ -290,6 +356,7 @@ def parse(data: object, *, base_dir: Path, source: str = "config") -> Settings:
             c.problems.append(f"environments.{env}: not in pipeline (pipeline: {', '.join(pipeline)})")
         envs[env] = _environment(c, f"environments.{env}", raw)
     slack = c.mapping("slack", top.get("slack"), {"api_url"})
+    flux = _flux(c, top.get("flux"))
     state_dir = Path(c.string("state_dir", top.get("state_dir"), ".gitops-bot"))
     if c.problems:
         raise ConfigError(c.problems, source=source)
@@ -301,6 +368,7 @@ def parse(data: object, *, base_dir: Path, source: str = "config") -> Settings:
         pipeline=tuple(pipeline),
         environments=envs,
         slack_api_url=c.string("slack.api_url", slack.get("api_url"), "https://slack.com/api/"),
+        flux=flux,
         source=source,
     )
 

@@ -15,9 +15,10 @@ from typing import Any
 
 from slack_bolt import App
 
+from bot.core.names import env_name, service_name
 from bot.errors import BotError, InvalidInput
 from bot.slack import blocks
-from bot.slack.parse import USAGE, PromoteCmd, VersionsCmd, parse
+from bot.slack.parse import USAGE, PromoteCmd, RollbackCmd, VersionsCmd, parse
 from bot.slack.workflow import Workflow
 
 log = logging.getLogger(__name__)
@@ -89,3 +90,9 @@ def register(app: App, workflow: Workflow, submit: Submit) -> None:
         workflow.preview(user, cmd, respond)
 
     app.action(blocks.PROMOTE_FROM_VERSIONS)(on_click(promote_from_versions))
+
+    def rollback_from_alert(user: str, value: str, respond: Any) -> None:
+        data = json.loads(value)
+        workflow.preview(user, RollbackCmd(env_name(data["env"]), service_name(data["service"])), respond)
+
+    app.action(blocks.ROLLBACK_FROM_ALERT)(on_click(rollback_from_alert))

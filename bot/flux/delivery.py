@@ -1,0 +1,241 @@
+"""From the outbox to Slack: thread replies for our promotions, notices for the rest, at Slack's pace.
+
+- A Kustomization "Applied revision" whose commit descends from a promotion or rollback commit of ours
+  (ancestry, not equality: Flux may skip commits) closes that promotion's thread: a ✅ reply and the
+  parent updated to deployed. Other successful reconciles stay quiet.
+- A failed reconcile replies in the thread of each promotion it includes and alerts the channel.
+- Image-update events become one 🔄 notice per change.
+- Per channel at most one message per `interval` (Slack's ~1 msg/s); a burst for one channel is coalesced
+  into one message; a 429 waits `Retry-After`; an item leaves the outbox only after Slack accepted it.
+- The watchdog warns in a thread when no reconcile arrived `reconcile_timeout` after the commit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bot.errors import BotError, NotFound
+from bot.flux.events import (
+    FluxEvent,
+    ImageUpdated,
+    PolicyResolved,
+    Reconciled,
+    ReconcileFailed,
+    classify,
+    coalesce,
+    parse_event,
+    render,
+    render_image_update,
+)
+from bot.slack import blocks
+
+log = logging.getLogger(__name__)
+
+
+class Ancestry(Protocol):
+    def is_ancestor(self, ancestor: str, descendant: str = "HEAD") -> bool: ...
+
+    def sync(self) -> object: ...
+
+
+@dataclass
+class Pace:
+    """Per-channel send clock: one message per `interval` seconds, later if Slack said Retry-After."""
+
+    interval: float = 1.0
+    next_at: dict[str, float] = field(default_factory=dict)
+
+    def ready(self, channel: str, now: float) -> bool:
+        return now >= self.next_at.get(channel, 0.0)
+
+    def sent(self, channel: str, now: float, wait: float | None = None) -> None:
+        self.next_at[channel] = now + (self.interval if wait is None else wait)
+
+
+def _retry_after(err: Exception) -> float | None:
+    response = getattr(err, "response", None)
+    if response is None or getattr(response, "status_code", None) != 429:
+        return None
+    try:
+        return float(response.headers.get("Retry-After", "1"))
+    except (TypeError, ValueError):
+        return 1.0
+
+
+class Deliverer:
+    def __init__(
+        self,
+        store: Any,
+        client: Any,
+        repo: Ancestry,
+        *,
+        clock: Callable[[], float] = time.time,
+        interval: float = 1.0,
+        reconcile_timeout: float = 900.0,
+        env_channel: Callable[[str], str | None] = lambda _e: None,
+        rollback_button: Callable[[str], bool] = lambda _e: False,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.repo = repo
+        self.clock = clock
+        self.pace = Pace(interval)
+        self.reconcile_timeout = reconcile_timeout
+        self.env_channel = env_channel
+        self.rollback_button = rollback_button
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- the loop -------------------------------------------------------------------------------
+    def start(self, period: float = 0.2) -> None:
+        def loop() -> None:
+            while not self._stop.wait(period):
+                try:
+                    self.run_once()
+                    self.watchdog()
+                except Exception:
+                    log.exception("delivery round failed; retrying")
+
+        self._thread = threading.Thread(target=loop, name="flux-delivery", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def run_once(self, limit: int = 500) -> int:
+        """One pass over the due items; returns how many left the outbox."""
+        now = self.clock()
+        notices: dict[str, list[tuple[int, str]]] = {}
+        done = 0
+        for item in self.store.due(now, limit):
+            data = json.loads(item.payload)
+            try:
+                event = parse_event(data["event"].encode("utf-8"))
+            except BotError:
+                self.store.delivered(item.id)  # cannot happen for what the receiver accepted; never loop on it
+                continue
+            text = self._handle(event, item.channel, data.get("mention", ""))
+            if text is None:
+                self.store.delivered(item.id)
+                done += 1
+            elif item.channel:
+                notices.setdefault(item.channel, []).append((item.id, text))
+            else:
+                self.store.delivered(item.id)
+                done += 1
+        for channel, entries in notices.items():
+            done += self._post_notices(channel, entries)
+        return done
+
+    def _post_notices(self, channel: str, entries: list[tuple[int, str]]) -> int:
+        # Pace from the moment of posting, not the start of the round: reading a big batch takes time.
+        now = self.clock()
+        if not self.pace.ready(channel, now):
+            return 0
+        text = coalesce([t for _, t in entries])
+        try:
+            self.client.chat_postMessage(channel=channel, text=text)
+        except Exception as err:
+            wait = _retry_after(err)
+            self.pace.sent(channel, now, wait if wait is not None else 5.0)
+            for item_id, _ in entries:
+                self.store.retry_later(item_id, now + (wait or 5.0), type(err).__name__)
+            log.warning("posting to %s failed (%s); retrying later", channel, type(err).__name__)
+            return 0
+        self.pace.sent(channel, self.clock())
+        for item_id, _ in entries:
+            self.store.delivered(item_id)
+        return len(entries)
+
+    # --- what each event means ------------------------------------------------------------------
+    def _handle(self, event: FluxEvent, channel: str, mention: str) -> str | None:
+        """Do thread work now; return the channel notice text, or None when the event needs no notice."""
+        kind = classify(event)
+        if isinstance(kind, Reconciled):
+            self._close_threads(kind.sha)
+            return None
+        if isinstance(kind, ReconcileFailed):
+            return self._failed(event, kind, channel, mention)
+        if isinstance(kind, ImageUpdated | PolicyResolved):
+            return render_image_update(kind, None, None)
+        return render(event) if channel else None
+
+    def _includes(self, commit: str, revision: str) -> bool:
+        """Does `revision` (what Flux applied) contain our `commit`? Fetch once if Git does not know it yet."""
+        try:
+            return self.repo.is_ancestor(commit, revision)
+        except NotFound:
+            self.repo.sync()
+        try:
+            return self.repo.is_ancestor(commit, revision)
+        except NotFound:
+            return False
+
+    def _close_threads(self, sha: str) -> None:
+        for thread in self.store.committed_threads():
+            if (
+                thread.commit_sha
+                and self._includes(thread.commit_sha, sha)
+                and self.store.thread_reconciled(thread.request_id)
+            ):
+                self._reply(thread.channel, thread.ts, f"✅ reconciled in {thread.env} at `{sha[:7]}`")
+                self._update(thread.channel, thread.ts,
+                             f"✅ {thread.service} deployed to {thread.env} at `{sha[:7]}` — *reconciled*")  # fmt: skip
+
+    def _failed(self, event: FluxEvent, kind: ReconcileFailed, channel: str, mention: str) -> str:
+        envs = set()
+        for thread in self.store.committed_threads():
+            if kind.sha and thread.commit_sha and self._includes(thread.commit_sha, kind.sha):
+                envs.add(thread.env)
+                self.store.thread_failed(thread.request_id)
+                self._reply(thread.channel, thread.ts, f"❌ {kind.message[:500]}", broadcast=True)
+                self._update(thread.channel, thread.ts, f"❌ {thread.service} in {thread.env} — *failed*")
+                if self.rollback_button(thread.env):
+                    self._rollback_offer(thread.channel, thread.env, thread.service)
+        prefix = f"{mention} " if mention else ""
+        return f"{prefix}{render(event)}"
+
+    def _rollback_offer(self, channel: str, env: str, service: str) -> None:
+        body = [blocks.section(f"🚨 {service} failed in {env}. Roll back?"),
+                {"type": "actions", "elements": [blocks.button("Roll back", blocks.ROLLBACK_FROM_ALERT,
+                                                               json.dumps({"env": env, "service": service}),
+                                                               "danger")]}]  # fmt: skip
+        try:
+            self.client.chat_postMessage(channel=channel, text=f"{service} failed in {env}", blocks=body)
+        except Exception as err:
+            log.warning("rollback offer in %s failed: %s", channel, type(err).__name__)
+
+    # --- watchdog -------------------------------------------------------------------------------
+    def watchdog(self) -> int:
+        now = self.clock()
+        warned = 0
+        for thread in self.store.committed_threads():
+            late = thread.committed_at is not None and now - thread.committed_at > self.reconcile_timeout
+            if late and not thread.watchdog_warned and self.store.thread_warned(thread.request_id):
+                minutes = int(self.reconcile_timeout // 60)
+                self._reply(thread.channel, thread.ts,
+                            f"⚠️ No reconcile event from Flux within {minutes} min of commit "
+                            f"`{thread.commit_sha[:7]}`. Check the Kustomization and the Alert wiring.")  # fmt: skip
+                warned += 1
+        return warned
+
+    # --- Slack calls that must not break the loop -----------------------------------------------
+    def _reply(self, channel: str, ts: str, text: str, broadcast: bool = False) -> None:
+        try:
+            self.client.chat_postMessage(channel=channel, thread_ts=ts, text=text, reply_broadcast=broadcast)
+        except Exception as err:
+            log.warning("thread reply in %s failed: %s", channel, type(err).__name__)
+
+    def _update(self, channel: str, ts: str, text: str) -> None:
+        try:
+            self.client.chat_update(channel=channel, ts=ts, text=text, blocks=[])
+        except Exception as err:
+            log.warning("chat.update in %s failed: %s", channel, type(err).__name__)
