@@ -61,6 +61,8 @@ class Bot:
     workers: Workers
     readiness: Readiness
     store: StateStore
+    ctx: Any = None
+    deliverer: Deliverer | None = None
     stop_hooks: list[Callable[[], None]] = field(default_factory=list)
 
     def stop(self) -> None:
@@ -95,9 +97,9 @@ def assemble(
         router.mount("/slack/events", SlackRequestHandler(app))
     deliverer = _flux(settings, router, store, ctx, bot_token, clock, flux_token)
     server = Server(router, host=listen[0], port=listen[1])
-    bot = Bot(settings, server, workers, readiness, store)
+    bot = Bot(settings, server, workers, readiness, store, ctx, deliverer)
     if deliverer is not None:
-        deliverer.start()
+        deliverer.start(git_ctx=ctx, git_every=settings.flux.git_poll)
         bot.stop_hooks.append(deliverer.stop)
     bot.stop_hooks.append(store.close)
     _check_slack(client, readiness)

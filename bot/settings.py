@@ -98,6 +98,7 @@ class FluxSettings:
     routes: tuple[FluxRoute, ...] = ()
     reconcile_timeout: int = 900
     dedupe_window: int = 300
+    git_poll: int = 60  # seconds between looks for new automation commits in Git
 
 
 @dataclass(frozen=True)
@@ -305,7 +306,7 @@ def _strings(c: _Checker, path: str, raw: object) -> tuple[str, ...]:
 
 
 def _flux(c: _Checker, raw: object) -> FluxSettings:
-    m = c.mapping("flux", raw, {"path", "routes", "reconcile_timeout", "dedupe_window"})
+    m = c.mapping("flux", raw, {"path", "routes", "reconcile_timeout", "dedupe_window", "git_poll"})
     routes = []
     raw_routes = m.get("routes") or []
     if not isinstance(raw_routes, list):
@@ -328,7 +329,7 @@ def _flux(c: _Checker, raw: object) -> FluxSettings:
         if not routes[-1].channel:
             c.bad(f"{p}.channel", "a Slack channel id", rm.get("channel"))
     durations = {}
-    for key, default in (("reconcile_timeout", "15m"), ("dedupe_window", "5m")):
+    for key, default in (("reconcile_timeout", "15m"), ("dedupe_window", "5m"), ("git_poll", "1m")):
         try:
             durations[key] = parse_duration(str(m.get(key, default)))
         except ValueError:

@@ -33,9 +33,11 @@ from bot.flux.events import (
     render,
     render_image_update,
 )
+from bot.promotion.image_notices import new_automation_bumps
 from bot.slack import blocks
 
 log = logging.getLogger(__name__)
+LAST_SEEN = "git.last_seen_head"
 
 
 class Ancestry(Protocol):
@@ -93,12 +95,18 @@ class Deliverer:
         self._thread: threading.Thread | None = None
 
     # --- the loop -------------------------------------------------------------------------------
-    def start(self, period: float = 0.2) -> None:
+    def start(self, period: float = 0.2, *, git_ctx: Any = None, git_every: float = 60.0) -> None:
+        """Deliver every `period`; with `git_ctx`, also look for automation commits every `git_every` s."""
+
         def loop() -> None:
+            next_git = 0.0
             while not self._stop.wait(period):
                 try:
                     self.run_once()
                     self.watchdog()
+                    if git_ctx is not None and time.monotonic() >= next_git:
+                        next_git = time.monotonic() + git_every
+                        self.git_notices(git_ctx)
                 except Exception:
                     log.exception("delivery round failed; retrying")
 
@@ -117,6 +125,9 @@ class Deliverer:
         done = 0
         for item in self.store.due(now, limit):
             data = json.loads(item.payload)
+            if "text" in data:  # a ready-made notice (image updates seen in Git)
+                notices.setdefault(item.channel, []).append((item.id, str(data["text"])))
+                continue
             try:
                 event = parse_event(data["event"].encode("utf-8"))
             except BotError:
@@ -212,6 +223,18 @@ class Deliverer:
             self.client.chat_postMessage(channel=channel, text=f"{service} failed in {env}", blocks=body)
         except Exception as err:
             log.warning("rollback offer in %s failed: %s", channel, type(err).__name__)
+
+    # --- image updates seen in Git --------------------------------------------------------------
+    def git_notices(self, ctx: Any) -> int:
+        """Queue a notice per automation bump since the last look (the first look only remembers HEAD)."""
+        head, notices = new_automation_bumps(ctx, self.store.get(LAST_SEEN))
+        queued = 0
+        for n in notices:
+            channel = self.env_channel(n.env)
+            if channel and self.store.enqueue(channel, json.dumps({"text": n.text()}), n.dedupe_key) is not None:
+                queued += 1
+        self.store.put(LAST_SEEN, head)
+        return queued
 
     # --- watchdog -------------------------------------------------------------------------------
     def watchdog(self) -> int:

@@ -13,7 +13,19 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from bot.errors import InvalidInput
-from bot.flux.events import MAX_BODY, Route, parse_event, route, verify_bearer, verify_hmac
+from bot.flux.events import (
+    MAX_BODY,
+    FluxEvent,
+    ImageUpdated,
+    PolicyResolved,
+    Route,
+    classify,
+    image_tag,
+    parse_event,
+    route,
+    verify_bearer,
+    verify_hmac,
+)
 from bot.http_server import Request, Response
 
 log = logging.getLogger(__name__)
@@ -22,6 +34,16 @@ log = logging.getLogger(__name__)
 class Outbox(Protocol):
     def enqueue(self, channel: str, payload: str, dedupe_key: str, now: float | None = None, *,
                 window: float = 300.0) -> int | None: ...  # fmt: skip
+
+
+def _dedupe_key(event: FluxEvent) -> str:
+    """Image updates share one key per tag with the Git-polling path, so a change is announced once."""
+    kind = classify(event)
+    if isinstance(kind, PolicyResolved):
+        return f"image-tag:{kind.tag}"
+    if isinstance(kind, ImageUpdated) and len(kind.changes) == 1:
+        return f"image-tag:{image_tag(kind.changes[0][1])}"
+    return event.dedupe_key()
 
 
 class FluxReceiver:
@@ -68,6 +90,6 @@ class FluxReceiver:
         target = route(event, self._routes, self._default_channel)
         channel, mention = target if target else ("", "")
         payload = json.dumps({"event": req.body.decode("utf-8"), "mention": mention})
-        queued = self._outbox.enqueue(channel, payload, event.dedupe_key(), window=self._window)
+        queued = self._outbox.enqueue(channel, payload, _dedupe_key(event), window=self._window)
         self._on_result("accepted" if queued is not None else "duplicate")
         return Response.json(202, {"accepted": True, "duplicate": queued is None})

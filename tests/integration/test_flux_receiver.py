@@ -164,3 +164,68 @@ def test_promotion_thread_closes_when_flux_applies_a_descendant(world: World, fa
         assert any("reconciled in production" in r.text and later[:7] in r.text for r in replies)
     finally:
         bot.stop()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _promote(sb: SlackBot, fake: FakeSlack, tag: str) -> None:
+    sb.command("/promote", f"{tag} to production", response_id="p")
+    calls = fake.wait_for(lambda c: c.response_id == "p" and "blocks" in (c.json or {}), timeout=20)
+    rid = next(el["value"] for b in calls[-1].json["blocks"] for el in b.get("elements", [])  # type: ignore[index]
+               if el.get("action_id") == blocks.CONFIRM)  # fmt: skip
+    sb.click(blocks.CONFIRM, rid, REQUESTER, response_id="c")
+    fake.wait_for(lambda c: c.method == "chat.update" and "committed" in json.dumps(c.json), timeout=30)
+
+
+def test_watchdog_warns_in_the_thread_when_flux_stays_silent(world: World, fake_slack: FakeSlack) -> None:
+    clock = Clock()
+    populate(fake_slack)
+    bot = assemble(settings_mod.load(_config(world, fake_slack)), bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET,
+                   flux_token=TOKEN, clock=clock)  # fmt: skip
+    bot.server.start()
+    try:
+        _promote(SlackBot(bot, fake_slack, world), fake_slack, world.tags[("backend", "staging", "0.0.2")])
+        parent = next(m for m in fake_slack.messages(PROD_CHANNEL) if not m.is_reply)
+        time.sleep(0.5)
+        assert not any("No reconcile" in r.text for r in fake_slack.thread(PROD_CHANNEL, parent.ts))
+        clock.now += 16 * 60
+        fake_slack.wait_for(lambda c: c.method == "chat.postMessage" and "No reconcile event" in c.params.get("text", ""),
+                            timeout=10)  # fmt: skip
+        time.sleep(0.6)  # a second round must not warn again
+        warnings = [r for r in fake_slack.thread(PROD_CHANNEL, parent.ts) if "No reconcile" in r.text]
+        assert len(warnings) == 1
+    finally:
+        bot.stop()
+
+
+def test_image_updates_seen_in_git_are_announced_once(world: World, fake_slack: FakeSlack) -> None:
+    from tests.integration.slack_bot import STAGING_CHANNEL
+
+    bot = _start(world, fake_slack)
+    try:
+        assert bot.deliverer is not None
+        bot.deliverer.git_notices(bot.ctx)  # the first look only remembers HEAD (the loop may have done it)
+        path = "flux/apps/backend/staging/deployment.yaml"
+        old = world.tags[("backend", "staging", "0.0.2")]
+        new = old.replace("staging-v0.0.2", "staging-v0.0.9")
+        world.remote.push({path: world.remote.show(path).replace(old, new)}, "Update from image update automation")
+        # Either this call or the delivery loop's own periodic look queues it; exactly one notice either way.
+        bot.deliverer.git_notices(bot.ctx)
+        fake_slack.wait_for(lambda c: c.method == "chat.postMessage" and c.params.get("channel") == STAGING_CHANNEL,
+                            timeout=10)  # fmt: skip
+        assert new in fake_slack.messages(STAGING_CHANNEL)[-1].text
+        # Flux's own event for the same tag arrives later: same change, no second notice.
+        ev = _event(EXAMPLES[4], message=f"Latest image tag for {world.image('backend')} resolved to {new}",
+                    involvedObject={"kind": "ImagePolicy", "namespace": "staging", "name": "backend"})  # fmt: skip
+        assert _post(bot, ev) == 202
+        assert bot.deliverer.git_notices(bot.ctx) == 0
+        time.sleep(1.5)
+        assert sum(new in m.text for m in fake_slack.messages()) == 1
+    finally:
+        bot.stop()
