@@ -195,8 +195,9 @@ def test_watchdog_warns_in_the_thread_when_flux_stays_silent(world: World, fake_
         time.sleep(0.5)
         assert not any("No reconcile" in r.text for r in fake_slack.thread(PROD_CHANNEL, parent.ts))
         clock.now += 16 * 60
-        fake_slack.wait_for(lambda c: c.method == "chat.postMessage" and "No reconcile event" in c.params.get("text", ""),
-                            timeout=10)  # fmt: skip
+        fake_slack.wait_for(
+            lambda c: c.method == "chat.postMessage" and "No reconcile event" in c.params.get("text", ""), timeout=10
+        )
         time.sleep(0.6)  # a second round must not warn again
         warnings = [r for r in fake_slack.thread(PROD_CHANNEL, parent.ts) if "No reconcile" in r.text]
         assert len(warnings) == 1
