@@ -92,7 +92,12 @@ def cmd_promote(args: argparse.Namespace) -> int:
             "Usage: promote TAG to ENV", hint="e.g. promote staging-v0.0.2-b2c3d4e-1738860123 to production"
         )
     req = PromoteRequest(
-        tag=args.tag, target_env=args.env, who=_who(args), service=args.service, reason=args.reason or ""
+        force=args.force,
+        tag=args.tag,
+        target_env=args.env,
+        who=_who(args),
+        service=args.service,
+        reason=args.reason or "",
     )
     result = promote(_ctx(args), req, dry_run=args.dry_run)
     print("\n".join(describe(result.plan)))
@@ -156,7 +161,58 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return service.serve(args.config, args.listen)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _until(words: list[str], now: int) -> tuple[int, list[str]]:
+    """`2h reason…` or `until 2026-11-27T18:00 reason…` → (end, reason words)."""
+    import datetime as dt
+
+    from bot.settings import parse_duration
+
+    if not words:
+        raise InvalidInput("Say how long: a duration like 2h, or `until <ISO time>`.")
+    if words[0] == "until" and len(words) > 1:
+        try:
+            at = dt.datetime.fromisoformat(words[1])
+        except ValueError as err:
+            raise InvalidInput(f"{words[1]!r} is not an ISO time like 2026-11-27T18:00.") from err
+        at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+        return int(at.timestamp()), words[2:]
+    try:
+        return now + parse_duration(words[0]), words[1:]
+    except ValueError as err:
+        raise InvalidInput(f"{words[0]!r} is not a duration like 30m, 2h or 3d.") from err
+
+
+def cmd_freeze(args: argparse.Namespace) -> int:
+    import time
+
+    from bot.promotion import freeze
+
+    now = int(time.time())
+    end, reason = _until(args.when, now)
+    sha = freeze.freeze(_ctx(args), env=args.env, end=end, reason=" ".join(reason), who=_who(args), now=now)
+    print(f"{args.env} frozen; committed as {(sha or '')[:12]}" if sha else f"{args.env} was already frozen so.")
+    return 0
+
+
+def cmd_unfreeze(args: argparse.Namespace) -> int:
+    import time
+
+    from bot.promotion import freeze
+
+    sha = freeze.unfreeze(_ctx(args), env=args.env, who=_who(args), now=int(time.time()))
+    print(f"{args.env} unfrozen; committed as {sha[:12]}" if sha else f"{args.env} had no manual freeze.")
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from bot.promotion.history_view import history
+
+    for entry in history(_ctx(args), args.env, args.service, args.limit):
+        print(entry.line())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per verb, read top to bottom
     p = argparse.ArgumentParser(prog="gitops-bot", description="Promote and roll back Flux-managed images.")
     p.add_argument("-c", "--config", help="config file (default: $GITOPS_BOT_CONFIG or config/bot.yaml)")
     p.add_argument("-v", "--verbose", action="store_true", help="log what the adapters do")
@@ -185,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--reason")
     pr.add_argument("--as", dest="who", metavar="WHO", help="person recorded in the trailers (default: you)")
     pr.add_argument("--dry-run", action="store_true", help="print the plan; write nothing")
+    pr.add_argument("--force", action="store_true", help="break-glass through a freeze (listed users only)")
     pr.set_defaults(handler=cmd_promote)
 
     rb = sub.add_parser("rollback", help="revert the newest bump and hold automation")
@@ -201,6 +258,23 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--force", action="store_true", help="resume even if Flux would then deploy another tag")
     rs.add_argument("--as", dest="who", metavar="WHO")
     rs.set_defaults(handler=cmd_resume)
+
+    fz = sub.add_parser("freeze", help="block promotions into ENV and hold its automation, recorded in Git")
+    fz.add_argument("env")
+    fz.add_argument("when", nargs=argparse.REMAINDER, metavar="DURATION|until TIME REASON…")
+    fz.add_argument("--as", dest="who", metavar="WHO")
+    fz.set_defaults(handler=cmd_freeze)
+
+    uf = sub.add_parser("unfreeze", help="end manual freezes of ENV and resume what they held")
+    uf.add_argument("env")
+    uf.add_argument("--as", dest="who", metavar="WHO")
+    uf.set_defaults(handler=cmd_unfreeze)
+
+    hi = sub.add_parser("history", help="recent promotions, rollbacks and automation bumps, from Git")
+    hi.add_argument("env")
+    hi.add_argument("service", nargs="?")
+    hi.add_argument("-n", "--limit", type=int, default=20)
+    hi.set_defaults(handler=cmd_history)
 
     ck = sub.add_parser("check", help="validate config, repository and registries; print the topology")
     ck.set_defaults(handler=cmd_check)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from apscheduler.triggers.cron import CronTrigger
 
 from bot.core import names
 from bot.errors import BotError, ConfigError
@@ -72,6 +73,13 @@ class Promoters:
 
 
 @dataclass(frozen=True)
+class FreezeWindow:
+    cron: str
+    duration: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class EnvironmentSettings:
     require_deployed_in_source: bool = True
     rollback: str = "hold"  # hold | retag
@@ -79,6 +87,8 @@ class EnvironmentSettings:
     promoters: Promoters = field(default_factory=Promoters)
     approvals: int = 0
     approval_ttl: int = 1800
+    freezes: tuple[FreezeWindow, ...] = ()
+    break_glass: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -192,7 +202,7 @@ def _environment(c: _Checker, path: str, raw: object) -> EnvironmentSettings:
         "approvals",
         "approval_ttl",
         "freezes",
-        "reconcile_timeout",
+        "break_glass",
     }
     m = c.mapping(path, raw, allowed)
     rollback = c.string(f"{path}.rollback", m.get("rollback"), "hold")
@@ -209,7 +219,28 @@ def _environment(c: _Checker, path: str, raw: object) -> EnvironmentSettings:
     except ValueError:
         c.bad(f"{path}.approval_ttl", "a duration like 30m or 1h", ttl_raw)
         ttl = 1800
+    windows = []
+    raw_windows = m.get("freezes") or []
+    if not isinstance(raw_windows, list):
+        c.bad(f"{path}.freezes", "a list of {cron, duration, reason}", raw_windows)
+        raw_windows = []
+    for i, w in enumerate(raw_windows):
+        wp = f"{path}.freezes[{i}]"
+        wm = c.mapping(wp, w, {"cron", "duration", "reason"})
+        cron = c.string(f"{wp}.cron", wm.get("cron"), "")
+        try:
+            CronTrigger.from_crontab(cron)
+        except ValueError:
+            c.bad(f"{wp}.cron", "a crontab expression like '0 16 * * FRI'", cron)
+        try:
+            duration = parse_duration(str(wm.get("duration", "")))
+        except ValueError:
+            c.bad(f"{wp}.duration", "a duration like 64h", wm.get("duration"))
+            duration = 0
+        windows.append(FreezeWindow(cron, duration, c.string(f"{wp}.reason", wm.get("reason"), "freeze window")))
     return EnvironmentSettings(
+        freezes=tuple(windows),
+        break_glass=c.name_list(f"{path}.break_glass", m.get("break_glass"), lambda s: names.one_line(s, "user")),
         require_deployed_in_source=c.boolean(
             f"{path}.require_deployed_in_source", m.get("require_deployed_in_source"), True
         ),

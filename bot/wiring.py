@@ -10,6 +10,7 @@ from pathlib import Path
 from bot.adapters.git_repo import GitCredentials, GitRepo
 from bot.adapters.oci_layout import OciLayoutRegistry
 from bot.adapters.registry import RegistryClient, parse_image
+from bot.promotion.freeze import Window
 from bot.promotion.ports import Context, Env, Registry
 from bot.promotion.registry_cache import CachedRegistries
 from bot.settings import RegistrySettings, Settings
@@ -59,7 +60,12 @@ def context(settings: Settings, *, clock: Callable[[], int] | None = None, cache
         repo_path=settings.repo.path,
         substitutions=dict(settings.substitutions),
         environments={
-            name: Env(require_deployed_in_source=e.require_deployed_in_source, rollback=e.rollback)
+            name: Env(
+                require_deployed_in_source=e.require_deployed_in_source,
+                rollback=e.rollback,
+                freezes=tuple(Window(w.cron, w.duration, w.reason) for w in e.freezes),
+                break_glass=e.break_glass,
+            )
             for name, e in settings.environments.items()
         },
         clock=clock,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.core.history import CommitRecord
 from bot.core.plan import Edit
@@ -20,6 +20,8 @@ class Snapshot(Protocol):
     def head(self) -> str: ...
 
     def files(self, under: str = ".") -> dict[str, str]: ...
+
+    def read(self, path: str) -> str | None: ...
 
 
 class PushOutcome(Protocol):
@@ -67,6 +69,8 @@ class Env:
 
     require_deployed_in_source: bool = True
     rollback: str = "hold"
+    freezes: tuple[Any, ...] = ()  # bot.promotion.freeze.Window values (recurring freeze windows)
+    break_glass: tuple[str, ...] = ()  # who may force through a freeze ("U123", "slack:U123", "cli:alice")
 
 
 @dataclass(frozen=True)

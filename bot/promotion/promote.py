@@ -11,10 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.core import history as hist
+from bot.core.freezes import refuse_if_frozen, utc
 from bot.core.names import env_name, service_name
 from bot.core.plan import Edit, PromotionPlan, candidate_services, check_route, pick_service, plan_promotion
 from bot.core.tags import BuildTag
 from bot.errors import OperationFailed, PartialPromotion, PushConflict
+from bot.promotion import freeze
 from bot.promotion.ports import Context, Snapshot
 from bot.promotion.workspace import Workspace
 
@@ -29,6 +31,7 @@ class PromoteRequest:
     request_id: str = ""
     slack_thread: str = ""
     approved_by: tuple[str, ...] = ()
+    force: bool = False  # break-glass through a freeze (only for environments.<env>.break_glass users)
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ def prepare(ctx: Context, req: PromoteRequest) -> tuple[Workspace, PromotionPlan
         service_name(req.service)
     check_route(ctx.pipeline, tag.env, req.target_env)
     ws = Workspace.sync(ctx)
+    reason = _freeze_gate(ctx, ws, req, "promotion")
     found: dict[str, str] = {}
     for service in candidate_services(ws.topology, tag.env, req.target_env, req.service):
         registry, repo = ctx.registries.for_image(ws.topology.target(service, tag.env).image)
@@ -84,11 +88,21 @@ def prepare(ctx: Context, req: PromoteRequest) -> tuple[Workspace, PromotionPlan
         now=ctx.now(),
         deployed_in_source=_deployed_in_source(ctx, ws, tag, service, req.target_env),
         approved_by=req.approved_by,
-        reason=req.reason,
+        reason=reason,
         request_id=req.request_id,
         slack_thread=req.slack_thread,
     )
     return ws, plan
+
+
+def _freeze_gate(ctx: Context, ws: Workspace, req: PromoteRequest, action: str) -> str:
+    """Refuse in a frozen env; a listed break-glass user's --force goes through and says so in the commit."""
+    frozen = freeze.active(ctx, ws, req.target_env, ctx.now())
+    if frozen is None:
+        return req.reason
+    if not (req.force and freeze.break_glass(ctx, req.target_env, req.who)):
+        refuse_if_frozen(frozen, req.target_env, action)
+    return f"BREAK-GLASS during freeze '{frozen.reason}' (until {utc(frozen.end)}). {req.reason}".strip()
 
 
 def promote(ctx: Context, req: PromoteRequest, *, dry_run: bool = False) -> PromoteResult:
@@ -106,6 +120,7 @@ def promote(ctx: Context, req: PromoteRequest, *, dry_run: bool = False) -> Prom
             f"{plan.service} uses different images in {plan.source_env} ({src.image}) and "
             f"{plan.target_env} ({dst.image}); the bot promotes within one image repository only."
         )
+    reason = _freeze_gate(ctx, ws, req, "promotion")
     registry.retag(repo, plan.source_tag, [plan.target_tag, plan.alias], expect_digest=plan.digest)
     seen = plan.current_tag
 
@@ -130,7 +145,7 @@ def promote(ctx: Context, req: PromoteRequest, *, dry_run: bool = False) -> Prom
             promoted_by=req.who,
             now=ctx.now(),
             approved_by=req.approved_by,
-            reason=req.reason,
+            reason=reason,
             request_id=req.request_id,
             slack_thread=req.slack_thread,
             target_tag=plan.target_tag,

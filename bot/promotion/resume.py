@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.core.freezes import refuse_if_frozen
 from bot.core.names import env_name, service_name
 from bot.core.plan import Edit, ResumePlan, plan_resume
 from bot.core.policy import database_order, select
 from bot.errors import GateRefused, NotFound, PolicyError
+from bot.promotion import freeze
 from bot.promotion.ports import Context, Snapshot
 from bot.promotion.workspace import Workspace
 
@@ -68,6 +70,9 @@ def _plan(ctx: Context, ws: Workspace, req: ResumeRequest, service: str) -> Resu
 def prepare(ctx: Context, req: ResumeRequest) -> tuple[Workspace, ResumePlan]:
     env_name(req.env)
     ws = Workspace.sync(ctx)
+    frozen = freeze.active(ctx, ws, req.env, ctx.now())
+    if frozen is not None and not (req.force and freeze.break_glass(ctx, req.env, req.who)):
+        refuse_if_frozen(frozen, req.env, "resuming automation")
     return ws, _plan(ctx, ws, req, _service(ws, req))
 
 

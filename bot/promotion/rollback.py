@@ -6,13 +6,15 @@ ImagePolicy itself selects it) and automation stays on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.core import history as hist
 from bot.core.discovery import Target
+from bot.core.freezes import FREEZE_FILE
 from bot.core.names import env_name, service_name
 from bot.core.plan import Edit, RollbackPlan, choose_rollback_service, plan_rollback
 from bot.errors import PushConflict
+from bot.promotion import freeze
 from bot.promotion.ports import Context, Snapshot
 from bot.promotion.workspace import Workspace
 
@@ -47,7 +49,7 @@ def _plan(
     if mode == "retag":
         registry, repo = ctx.registries.for_image(target.image)
         target_tags = registry.list_tags(repo)
-    return plan_rollback(
+    plan = plan_rollback(
         ws.topology,
         ws.files,
         service=service,
@@ -62,6 +64,19 @@ def _plan(
         slack_thread=req.slack_thread,
         pinned_to=pinned_to,
     )
+    return _take_over_freeze_hold(ws, plan)
+
+
+def _take_over_freeze_hold(ws: Workspace, plan: RollbackPlan) -> RollbackPlan:
+    """A rollback during a freeze holds an automation the freeze already holds: the hold becomes the
+    rollback's (same commit), so lifting the freeze later does not silently lift the rollback hold."""
+    ff = freeze.state(ws)
+    held = ff.holds.get(plan.env, ())
+    if not plan.hold or plan.hold not in held:
+        return plan
+    remaining = ff.with_holds(plan.env, [h for h in held if h != plan.hold])
+    edit = Edit({**plan.edit.files, FREEZE_FILE: remaining.render()}, plan.edit.message, plan.edit.changes)
+    return replace(plan, edit=edit)
 
 
 def prepare(ctx: Context, req: RollbackRequest) -> tuple[Workspace, RollbackPlan]:
