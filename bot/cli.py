@@ -212,6 +212,39 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schedule(args: argparse.Namespace) -> int:
+    import datetime as dt
+    import time
+
+    from bot import jobs, wiring
+    from bot.adapters.state_store import StateStore
+
+    store = StateStore(wiring.state_path(_settings(args), "state.db"))
+    if args.action == "list":
+        for item in jobs.listed(store):
+            when = dt.datetime.fromtimestamp(item.at, tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+            print(f"{item.id}  {when}  {item.tag} → {item.env}  by {item.who}")
+        return 0
+    if args.action == "cancel":
+        if len(args.rest) != 1 or not jobs.cancel(store, args.rest[0]):
+            raise InvalidInput("Name one waiting scheduled promotion by its id (see `schedule list`).")
+        print(f"cancelled {args.rest[0]}")
+        return 0
+    words = args.rest
+    if len(words) != 5 or words[1] != "to" or words[3] != "at":
+        raise InvalidInput("Usage: schedule add TAG to ENV at ISO-TIME", hint="e.g. ... at 2026-11-25T14:00")
+    try:
+        at = dt.datetime.fromisoformat(words[4])
+    except ValueError as err:
+        raise InvalidInput(f"{words[4]!r} is not an ISO time like 2026-11-25T14:00.") from err
+    at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+    item = jobs.schedule_promotion(
+        store, tag=words[0], env=words[2], at=int(at.timestamp()), who=_who(args), now=int(time.time())
+    )
+    print(f"scheduled {item.id}: {item.tag} → {item.env} at {words[4]} (checked again when it runs)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per verb, read top to bottom
     p = argparse.ArgumentParser(prog="gitops-bot", description="Promote and roll back Flux-managed images.")
     p.add_argument("-c", "--config", help="config file (default: $GITOPS_BOT_CONFIG or config/bot.yaml)")
@@ -275,6 +308,12 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     hi.add_argument("service", nargs="?")
     hi.add_argument("-n", "--limit", type=int, default=20)
     hi.set_defaults(handler=cmd_history)
+
+    sc = sub.add_parser("schedule", help="promote later: add TAG to ENV at TIME | list | cancel ID")
+    sc.add_argument("action", choices=["add", "list", "cancel"])
+    sc.add_argument("rest", nargs="*")
+    sc.add_argument("--as", dest="who", metavar="WHO")
+    sc.set_defaults(handler=cmd_schedule)
 
     ck = sub.add_parser("check", help="validate config, repository and registries; print the topology")
     ck.set_defaults(handler=cmd_check)

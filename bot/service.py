@@ -27,6 +27,7 @@ from bot.flux.delivery import Deliverer
 from bot.flux.events import Route
 from bot.flux.receiver import FluxReceiver
 from bot.http_server import Response, Router, Server
+from bot.jobs import build_scheduler, standard_jobs
 from bot.settings import Settings
 from bot.slack.app import Workers, build_app, web_client
 from bot.slack.authz import Authorizer, SlackDirectory
@@ -99,8 +100,14 @@ def assemble(
     server = Server(router, host=listen[0], port=listen[1])
     bot = Bot(settings, server, workers, readiness, store, ctx, deliverer)
     if deliverer is not None:
-        deliverer.start(git_ctx=ctx, git_every=settings.flux.git_poll)
+        deliverer.start()
         bot.stop_hooks.append(deliverer.stop)
+    scheduler = build_scheduler(
+        standard_jobs(ctx, store, deliverer, lambda env: settings.env(env).channel or None, clock)
+    )
+    scheduler.start()
+    readiness.set("scheduler", scheduler.running)
+    bot.stop_hooks.append(lambda: scheduler.shutdown(wait=False))
     bot.stop_hooks.append(store.close)
     _check_slack(client, readiness)
     _check_git(ctx, readiness)

@@ -125,6 +125,9 @@ class Deliverer:
         done = 0
         for item in self.store.due(now, limit):
             data = json.loads(item.payload)
+            if "blocks" in data:  # a ready-made message with buttons: posted on its own, never coalesced
+                done += self._post_message(item.id, item.channel, data)
+                continue
             if "text" in data:  # a ready-made notice (image updates seen in Git)
                 notices.setdefault(item.channel, []).append((item.id, str(data["text"])))
                 continue
@@ -145,6 +148,21 @@ class Deliverer:
         for channel, entries in notices.items():
             done += self._post_notices(channel, entries)
         return done
+
+    def _post_message(self, item_id: int, channel: str, data: dict[str, Any]) -> int:
+        now = self.clock()
+        if not self.pace.ready(channel, now):
+            return 0
+        try:
+            self.client.chat_postMessage(channel=channel, text=str(data["text"]), blocks=data["blocks"])
+        except Exception as err:
+            wait = _retry_after(err)
+            self.pace.sent(channel, now, wait if wait is not None else 5.0)
+            self.store.retry_later(item_id, now + (wait or 5.0), type(err).__name__)
+            return 0
+        self.pace.sent(channel, self.clock())
+        self.store.delivered(item_id)
+        return 1
 
     def _post_notices(self, channel: str, entries: list[tuple[int, str]]) -> int:
         # Pace from the moment of posting, not the start of the round: reading a big batch takes time.
