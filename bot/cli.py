@@ -84,9 +84,29 @@ def cmd_versions(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_release(args: argparse.Namespace) -> int:
+    from bot.promotion.release import release
+
+    res = release(
+        _ctx(args),
+        source=args.tag,
+        target=args.env,
+        who=_who(args),
+        services=args.service.split(",") if args.service else (),
+        dry_run=args.dry_run,
+    )
+    for p in res.plans:
+        state = p.noop_reason if p.noop else f"{p.source_tag} → {p.target_tag}"
+        print(f"{p.service}: {state}")
+    print("dry run: nothing written" if res.dry_run else f"released: one commit {(res.commit or '')[:12]}")
+    return 0
+
+
 def cmd_promote(args: argparse.Namespace) -> int:
     from bot.promotion.promote import PromoteRequest, describe, promote
 
+    if args.to == "to" and args.tag in _settings(args).pipeline:
+        return cmd_release(args)  # `promote staging to production`: a release set, one commit
     if args.to != "to":
         raise InvalidInput(
             "Usage: promote TAG to ENV", hint="e.g. promote staging-v0.0.2-b2c3d4e-1738860123 to production"

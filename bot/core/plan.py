@@ -435,3 +435,40 @@ def plan_resume(
     warnings = (f"Flux will deploy {latest_available}.",) if latest_available and latest_available != current else ()
     message = cm.resume_message(service=service, env=env, automation=auto, resumed_by=resumed_by, request_id=request_id)
     return ResumePlan(service, env, auto, Edit(edited, message), latest_available, warnings)
+
+
+# --- release sets -------------------------------------------------------------------------------
+
+
+def combine_release(plans: Sequence[PromotionPlan], *, promoted_by: str, request_id: str = "") -> Edit:
+    """Several promotions (planned one on top of the other's files) as ONE commit and one message.
+
+    Each service keeps its own Service / Source-tag / Target-tag / Digest trailers, in order, so history
+    and per-service rollback read the commit like any single promotion of that service.
+    """
+    edits = [(p, p.edit) for p in plans if p.edit is not None]
+    if not edits:
+        raise GateRefused("Nothing to release: every service already runs its source build.")
+    live = [p for p, _ in edits]
+    files: dict[str, str] = {}
+    changes: list[setters.Change] = []
+    for _, edit in edits:
+        files.update(edit.files)
+        changes.extend(edit.changes)
+    first = live[0]
+    names = ", ".join(f"{p.service} v{BuildTag.parse(p.source_tag).version}" for p in live)
+    subject = f"release({first.source_env} → {first.target_env}): {names}"
+    body = [f"Promote {len(live)} services from {first.source_env} to {first.target_env} in one commit (same images)."]
+    pairs: list[tuple[str, str]] = [(cm.PROMOTED_BY, promoted_by)]
+    for p in live:
+        body.append(f"- {p.service}: {p.source_tag} → {p.target_tag} ({p.digest})")
+        pairs += [
+            (cm.SERVICE, p.service),
+            (cm.ENVIRONMENT, p.target_env),
+            (cm.SOURCE_TAG, p.source_tag),
+            (cm.TARGET_TAG, p.target_tag),
+            (cm.DIGEST, p.digest),
+        ]
+    if request_id:
+        pairs.append((cm.REQUEST_ID, request_id))
+    return Edit(files, cm.CommitMessage(subject, "\n".join(body), cm.Trailers(tuple(pairs))), tuple(changes))
