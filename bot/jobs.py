@@ -153,16 +153,17 @@ def _logged(name: str, fn: Callable[[], object]) -> Callable[[], None]:
     return run
 
 
-def standard_jobs(
+def standard_jobs(  # noqa: PLR0917 - the composition root passes what it built, in order
     ctx: Context,
     store: Any,
     deliverer: Any,
     channel_of: Callable[[str], str | None],
     clock: Callable[[], float] = time.time,
+    report: Callable[[Scheduled], None] = lambda _s: None,
 ) -> dict[str, tuple[Callable[[], object], float]]:
     jobs: dict[str, tuple[Callable[[], object], float]] = {
         "freezes": (lambda: freeze.reconcile(ctx, int(clock())), 60.0),
-        "scheduled-promotions": (lambda: run_due_promotions(ctx, store, int(clock())), 30.0),
+        "scheduled-promotions": (lambda: run_due_promotions(ctx, store, int(clock()), report), 30.0),
         "approval-expiry": (store.expire_requests, 60.0),
         "new-builds": (lambda: new_build_notices(ctx, store, channel_of), 300.0),
     }

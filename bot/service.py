@@ -31,6 +31,7 @@ from bot.jobs import build_scheduler, standard_jobs
 from bot.settings import Settings
 from bot.slack.app import Workers, build_app, web_client
 from bot.slack.authz import Authorizer, SlackDirectory
+from bot.slack.timed import TimedCommands
 from bot.slack.workflow import Workflow
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,10 @@ def assemble(
     authz = Authorizer({e: s.promoters for e, s in settings.environments.items()}, SlackDirectory(client))
     workflow = Workflow(ctx, settings, store=store, authz=authz, client=client, clock=clock)
     workers = Workers()
-    app = build_app(workflow, client, workers, signing_secret=signing_secret, socket_mode=app_token is not None)
+    timed = TimedCommands(ctx, settings, store=store, authz=authz, client=client, clock=clock)
+    app = build_app(
+        workflow, client, workers, signing_secret=signing_secret, socket_mode=app_token is not None, timed=timed
+    )
     readiness = Readiness()
     router = Router()
     router.route("GET", "/healthz", lambda _r: Response.text(200, "ok"))
@@ -103,7 +107,7 @@ def assemble(
         deliverer.start()
         bot.stop_hooks.append(deliverer.stop)
     scheduler = build_scheduler(
-        standard_jobs(ctx, store, deliverer, lambda env: settings.env(env).channel or None, clock)
+        standard_jobs(ctx, store, deliverer, lambda env: settings.env(env).channel or None, clock, timed.report)
     )
     scheduler.start()
     readiness.set("scheduler", scheduler.running)

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.slack.listeners import register
+from bot.slack.timed import TimedCommands
 from bot.slack.workflow import Workflow
 
 
@@ -40,6 +41,7 @@ def build_app(
     *,
     signing_secret: str | None,
     socket_mode: bool = False,
+    timed: TimedCommands | None = None,
 ) -> App:
     app = App(
         client=client,
@@ -50,5 +52,5 @@ def build_app(
         request_verification_enabled=not socket_mode,
         raise_error_for_unhandled_request=False,
     )
-    register(app, workflow, workers.submit)
+    register(app, workflow, workers.submit, timed)
     return app

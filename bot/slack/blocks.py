@@ -145,6 +145,17 @@ def promotion_preview(
     return [*blocks, _decision(request_id, plan.target_env, needs_confirm_dialog, approvals, "Promote")]
 
 
+def release_preview(
+    plans: Sequence[PromotionPlan], request_id: str, *, needs_confirm_dialog: bool, approvals: int
+) -> list[Block]:
+    first = plans[0]
+    lines = [f"Release to *{first.target_env}* in one commit:"]
+    lines += [f"• *{p.service}* `{p.source_tag}` → `{p.target_tag}`" for p in plans]
+    warnings = [f"⚠️ {p.service}: {w}" for p in plans for w in p.warnings]
+    decision = _decision(request_id, first.target_env, needs_confirm_dialog, approvals, "Release")
+    return [section("\n".join(lines)), *([section("\n".join(warnings))] if warnings else []), decision]
+
+
 def rollback_preview(plan: RollbackPlan, request_id: str, *, needs_confirm_dialog: bool, approvals: int) -> list[Block]:
     lines = [f"Roll back *{plan.service}* in *{plan.env}*: `{plan.from_tag}` → `{plan.to_tag}`"]
     if plan.hold:

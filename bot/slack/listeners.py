@@ -18,7 +18,21 @@ from slack_bolt import App
 from bot.core.names import env_name, service_name
 from bot.errors import BotError, InvalidInput
 from bot.slack import blocks
-from bot.slack.parse import USAGE, PromoteCmd, RollbackCmd, VersionsCmd, parse
+from bot.slack.parse import (
+    USAGE,
+    Command,
+    FreezeCmd,
+    HistoryCmd,
+    PromoteCmd,
+    ReleaseCmd,
+    ResumeCmd,
+    RollbackCmd,
+    ScheduleCmd,
+    UnfreezeCmd,
+    VersionsCmd,
+    parse,
+)
+from bot.slack.timed import TimedCommands
 from bot.slack.workflow import Workflow
 
 log = logging.getLogger(__name__)
@@ -45,7 +59,22 @@ def _guard(name: str, fn: Callable[[], object], respond: Callable[..., Any]) -> 
     return run
 
 
-def register(app: App, workflow: Workflow, submit: Submit) -> None:
+def _timed_work(timed: TimedCommands, user: str, cmd: Command, respond: Any) -> Callable[[], None] | None:
+    """The slow part of a time-shaped command, or None when `cmd` is not one."""
+    if isinstance(cmd, FreezeCmd):
+        return lambda: timed.freeze(user, cmd, respond)
+    if isinstance(cmd, UnfreezeCmd):
+        return lambda: timed.unfreeze(user, cmd, respond)
+    if isinstance(cmd, HistoryCmd):
+        return lambda: timed.history(user, cmd, respond)
+    if isinstance(cmd, ScheduleCmd):
+        return lambda: timed.schedule(user, cmd, respond)
+    if isinstance(cmd, PromoteCmd) and cmd.at:
+        return lambda: timed.promote_at(user, cmd, respond)
+    return None
+
+
+def register(app: App, workflow: Workflow, submit: Submit, timed: TimedCommands | None = None) -> None:
     def on_command(ack: Any, command: dict[str, Any], respond: Any) -> None:
         name, text, user = command["command"], command.get("text", ""), command["user_id"]
         try:
@@ -61,6 +90,14 @@ def register(app: App, workflow: Workflow, submit: Submit) -> None:
         if isinstance(cmd, VersionsCmd):
             ack(text="⏳ Reading versions…", response_type="ephemeral")
             submit(_guard(name, lambda: workflow.show_versions(user, cmd, respond), respond))
+            return
+        work = _timed_work(timed, user, cmd, respond) if timed is not None else None
+        if work is not None:
+            ack(text="⏳ On it…", response_type="ephemeral")
+            submit(_guard(name, work, respond))
+            return
+        if not isinstance(cmd, PromoteCmd | ReleaseCmd | RollbackCmd | ResumeCmd):
+            ack(text=f"{name} is not available here.", response_type="ephemeral")
             return
         ack(text="⏳ Planning…", response_type="ephemeral")
         channel = command.get("channel_id", "")

@@ -6,6 +6,8 @@ service passes its grammar here, before a use case sees it.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.core.names import env_name, one_line, service_name
@@ -18,6 +20,10 @@ USAGE = {
     "e.g. `/promote staging-v0.0.2-b2c3d4e-1738860123 to production hotfix for login`",
     "/rollback": "`/rollback <env> [service] [to <tag>]` — e.g. `/rollback production backend`",
     "/resume": "`/resume <env> [service] [force]` — e.g. `/resume production backend`",
+    "/freeze": "`/freeze <env> <duration|until ISO-time> <reason…>` — e.g. `/freeze production 2h release party`",
+    "/unfreeze": "`/unfreeze <env>` — e.g. `/unfreeze production`",
+    "/history": "`/history <env> [service]` — e.g. `/history production backend`",
+    "/schedule": "`/schedule` lists scheduled promotions; `/schedule cancel <id>` cancels one",
 }
 
 
@@ -32,6 +38,38 @@ class PromoteCmd:
     env: str
     service: str | None = None
     reason: str = ""
+    at: str | None = None  # `at <ISO time|HH:MM>`: schedule instead of now
+
+
+@dataclass(frozen=True)
+class ReleaseCmd:
+    source: str
+    env: str
+    services: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FreezeCmd:
+    env: str
+    duration: str  # "2h" or an ISO time after "until"
+    until: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class UnfreezeCmd:
+    env: str
+
+
+@dataclass(frozen=True)
+class HistoryCmd:
+    env: str
+    service: str | None = None
+
+
+@dataclass(frozen=True)
+class ScheduleCmd:
+    cancel: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,7 +86,11 @@ class ResumeCmd:
     force: bool = False
 
 
-Command = VersionsCmd | PromoteCmd | RollbackCmd | ResumeCmd
+Command = (
+    VersionsCmd | PromoteCmd | ReleaseCmd | RollbackCmd | ResumeCmd | FreezeCmd | UnfreezeCmd | HistoryCmd | ScheduleCmd
+)
+_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:\d{2})?|\d{2}:\d{2}", re.ASCII)
+_DURATION = re.compile(r"(\d+d)?(\d+h)?(\d+m)?", re.ASCII)
 
 
 def _usage(command: str, why: str) -> InvalidInput:
@@ -56,36 +98,79 @@ def _usage(command: str, why: str) -> InvalidInput:
 
 
 def parse(command: str, text: str) -> Command:
-    words = text.split()
-    if command == "/versions":
-        if len(words) > 1:
-            raise _usage(command, "`/versions` takes at most one service name.")
-        return VersionsCmd(service_name(words[0]) if words else None)
-    if command == "/promote":
-        return _promote(words)
-    if command == "/rollback":
-        return _rollback(words)
-    if command == "/resume":
-        if not 1 <= len(words) <= 3 or (len(words) == 3 and words[2] != "force"):
-            raise _usage(command, "`/resume` needs an environment, optionally a service and `force`.")
-        force = words[-1] == "force"
-        rest = words[:-1] if force else words
-        return ResumeCmd(env_name(rest[0]), service_name(rest[1]) if len(rest) > 1 else None, force)
-    raise InvalidInput(f"Unknown command {command!r}.")
+    handler = _PARSERS.get(command)
+    if handler is None:
+        raise InvalidInput(f"Unknown command {command!r}.")
+    return handler(text.split())
 
 
-def _promote(words: list[str]) -> PromoteCmd:
+def _versions(words: list[str]) -> VersionsCmd:
+    if len(words) > 1:
+        raise _usage("/versions", "`/versions` takes at most one service name.")
+    return VersionsCmd(service_name(words[0]) if words else None)
+
+
+def _resume(words: list[str]) -> ResumeCmd:
+    if not 1 <= len(words) <= 3 or (len(words) == 3 and words[2] != "force"):
+        raise _usage("/resume", "`/resume` needs an environment, optionally a service and `force`.")
+    force = words[-1] == "force"
+    rest = words[:-1] if force else words
+    return ResumeCmd(env_name(rest[0]), service_name(rest[1]) if len(rest) > 1 else None, force)
+
+
+def _unfreeze(words: list[str]) -> UnfreezeCmd:
+    if len(words) != 1:
+        raise _usage("/unfreeze", "`/unfreeze` takes exactly one environment.")
+    return UnfreezeCmd(env_name(words[0]))
+
+
+def _history(words: list[str]) -> HistoryCmd:
+    if not 1 <= len(words) <= 2:
+        raise _usage("/history", "`/history` needs an environment and optionally a service.")
+    return HistoryCmd(env_name(words[0]), service_name(words[1]) if len(words) > 1 else None)
+
+
+def _schedule(words: list[str]) -> ScheduleCmd:
+    if not words:
+        return ScheduleCmd()
+    if len(words) == 2 and words[0] == "cancel" and re.fullmatch(r"[0-9a-f]{6,32}", words[1]):
+        return ScheduleCmd(cancel=words[1])
+    raise _usage("/schedule", "`/schedule` alone lists; `/schedule cancel <id>` cancels.")
+
+
+def _freeze(words: list[str]) -> FreezeCmd:
+    if len(words) < 2:
+        raise _usage("/freeze", "`/freeze` needs an environment and how long.")
+    env = env_name(words[0])
+    if words[1] == "until":
+        if len(words) < 3 or not _AT.fullmatch(words[2]) or ":" not in words[2] or "T" not in words[2]:
+            raise _usage("/freeze", "After `until` give an ISO time like 2026-11-27T18:00.")
+        return FreezeCmd(env, words[2], True, one_line(" ".join(words[3:]), "reason", 200))
+    if not words[1] or not _DURATION.fullmatch(words[1]) or words[1].isdigit():
+        raise _usage("/freeze", f"{words[1]!r} is not a duration like 30m, 2h or 3d.")
+    return FreezeCmd(env, words[1], False, one_line(" ".join(words[2:]), "reason", 200))
+
+
+def _promote(words: list[str]) -> PromoteCmd | ReleaseCmd:
     if len(words) < 3 or words[1] != "to":
         raise _usage("/promote", "`/promote` needs a tag, the word `to` and an environment.")
+    if not BuildTag.is_valid(words[0]) and re.fullmatch(r"[a-z][a-z0-9-]*", words[0]):
+        # `/promote staging to production [service…]`: a release set
+        return ReleaseCmd(env_name(words[0]), env_name(words[2]), tuple(service_name(w) for w in words[3:]))
     tag = str(BuildTag.parse(words[0]))
     env = env_name(words[2])
     rest = words[3:]
+    at = None
+    if rest and rest[0] == "at":
+        if len(rest) < 2 or not _AT.fullmatch(rest[1]):
+            raise _usage("/promote", "After `at` give an ISO time (2026-11-25T14:00) or HH:MM (UTC).")
+        at, rest = rest[1], rest[2:]
     service = None
     if rest and rest[0].startswith("service:"):
         service = service_name(rest[0].removeprefix("service:"))
         rest = rest[1:]
     reason = one_line(" ".join(rest), "reason", 300) if rest else ""
-    return PromoteCmd(tag, env, service, reason)
+    return PromoteCmd(tag, env, service, reason, at)
 
 
 def _rollback(words: list[str]) -> RollbackCmd:
@@ -103,3 +188,15 @@ def _rollback(words: list[str]) -> RollbackCmd:
             raise _usage("/rollback", "After the service only `to <tag>` may follow.")
         to_tag = str(BuildTag.parse(rest[1]))
     return RollbackCmd(env, service, to_tag)
+
+
+_PARSERS: dict[str, Callable[[list[str]], Command]] = {
+    "/versions": _versions,
+    "/promote": _promote,
+    "/rollback": _rollback,
+    "/resume": _resume,
+    "/freeze": _freeze,
+    "/unfreeze": _unfreeze,
+    "/history": _history,
+    "/schedule": _schedule,
+}

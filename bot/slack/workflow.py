@@ -7,6 +7,7 @@ compare-and-set in the state store, so Slack retries, double clicks and two raci
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -19,6 +20,7 @@ from bot.core import commit_message as cm
 from bot.core.plan import PromotionPlan, ResumePlan, RollbackPlan
 from bot.errors import BotError, Refused
 from bot.promotion import promote as promote_uc
+from bot.promotion import release as release_uc
 from bot.promotion import resume as resume_uc
 from bot.promotion import rollback as rollback_uc
 from bot.promotion.ports import Context
@@ -27,12 +29,18 @@ from bot.settings import Settings
 from bot.slack import blocks
 from bot.slack.authz import Authorizer, Denied
 from bot.slack.fingerprint import fingerprint
-from bot.slack.parse import PromoteCmd, ResumeCmd, RollbackCmd, VersionsCmd
+from bot.slack.parse import PromoteCmd, ReleaseCmd, ResumeCmd, RollbackCmd, VersionsCmd
 
 log = logging.getLogger(__name__)
 
 Respond = Callable[..., Any]
-ActionCmd = PromoteCmd | RollbackCmd | ResumeCmd
+ActionCmd = PromoteCmd | ReleaseCmd | RollbackCmd | ResumeCmd
+_KINDS: dict[str, type[Any]] = {
+    "promote": PromoteCmd,
+    "release": ReleaseCmd,
+    "rollback": RollbackCmd,
+    "resume": ResumeCmd,
+}
 
 
 class Store(Protocol):
@@ -79,6 +87,8 @@ class Summary:
 
 
 def _summary(cmd: ActionCmd, service: str) -> Summary:
+    if isinstance(cmd, ReleaseCmd):
+        return Summary(f"release *{service}* from *{cmd.source}* → *{cmd.env}* in one commit", cmd.env, service)
     if isinstance(cmd, PromoteCmd):
         return Summary(f"promote *{service}* `{cmd.tag}` → *{cmd.env}*", cmd.env, service)
     if isinstance(cmd, RollbackCmd):
@@ -88,15 +98,17 @@ def _summary(cmd: ActionCmd, service: str) -> Summary:
 
 
 def _payload(cmd: ActionCmd) -> str:
-    kind = {PromoteCmd: "promote", RollbackCmd: "rollback", ResumeCmd: "resume"}[type(cmd)]
+    kind = next(k for k, cls in _KINDS.items() if isinstance(cmd, cls))
     return json.dumps({"kind": kind, **cmd.__dict__})
 
 
 def _command(payload: str) -> ActionCmd:
     data = json.loads(payload)
-    kind = data.pop("kind")
-    cls: type[ActionCmd] = {"promote": PromoteCmd, "rollback": RollbackCmd, "resume": ResumeCmd}[kind]
-    return cls(**data)
+    cls = _KINDS[data.pop("kind")]
+    if cls is ReleaseCmd:
+        data["services"] = tuple(data["services"])
+    cmd: ActionCmd = cls(**data)
+    return cmd
 
 
 class Workflow:
@@ -154,7 +166,7 @@ class Workflow:
     # --- preview --------------------------------------------------------------------------------
     def preview(self, user: str, cmd: ActionCmd, respond: Respond, channel: str = "") -> str | None:
         """Plan without writing and show it with Confirm / Cancel. Returns the request id."""
-        verb = {PromoteCmd: "promote", RollbackCmd: "roll back", ResumeCmd: "resume"}[type(cmd)]
+        verb = {PromoteCmd: "promote", ReleaseCmd: "promote", RollbackCmd: "roll back", ResumeCmd: "resume"}[type(cmd)]
         try:
             person = self.authz.check(user, cmd.env, verb)
             plan, fp, service = self._plan(cmd, user_name=person.name, user=user)
@@ -181,7 +193,9 @@ class Workflow:
             origin_channel=channel,
         )
         dialog = cmd.env == self.settings.pipeline[-1]
-        if isinstance(plan, PromotionPlan):
+        if isinstance(cmd, ReleaseCmd):
+            body = blocks.release_preview(plan, request_id, needs_confirm_dialog=dialog, approvals=env.approvals)
+        elif isinstance(plan, PromotionPlan):
             body = blocks.promotion_preview(plan, request_id, needs_confirm_dialog=dialog, approvals=env.approvals)
         elif isinstance(plan, RollbackPlan):
             body = blocks.rollback_preview(plan, request_id, needs_confirm_dialog=dialog, approvals=env.approvals)
@@ -201,6 +215,13 @@ class Workflow:
         request_id: str = "",
     ) -> tuple[Any, str, str]:
         who = cm.person(user_name or user, f"slack:{user}")
+        if isinstance(cmd, ReleaseCmd):
+            res = release_uc.release(
+                self.ctx, source=cmd.source, target=cmd.env, who=who, services=cmd.services, dry_run=True
+            )
+            live = [p for p in res.plans if not p.noop]
+            facts = json.dumps([[p.service, p.source_tag, p.digest, p.current_tag] for p in live])
+            return live, hashlib.sha256(facts.encode()).hexdigest(), ",".join(p.service for p in live)
         if isinstance(cmd, PromoteCmd):
             req = promote_uc.PromoteRequest(
                 tag=cmd.tag,
@@ -399,6 +420,10 @@ class Workflow:
             )
 
     def _run(self, cmd: ActionCmd, who: str, approved: tuple[str, ...], link: str, request_id: str) -> str | None:
+        if isinstance(cmd, ReleaseCmd):
+            return release_uc.release(
+                self.ctx, source=cmd.source, target=cmd.env, who=who, services=cmd.services, request_id=request_id
+            ).commit
         if isinstance(cmd, PromoteCmd):
             res = promote_uc.promote(
                 self.ctx,

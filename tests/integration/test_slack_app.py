@@ -198,3 +198,38 @@ def test_ack_is_fast_while_git_is_slow(world: World, fake_slack: FakeSlack) -> N
     with running_bot(world, fake_slack) as sb:
         times = [sb.command("/versions", "", response_id=f"v{i}").seconds for i in range(5)]
         assert max(times) < 0.5, times
+
+
+def test_freeze_history_schedule_and_release_via_slack(world: World, fake_slack: FakeSlack) -> None:
+    with running_bot(world, fake_slack) as sb:
+        head = world.head()
+        sb.command("/freeze", "production 2h release party", response_id="f")
+        fake_slack.wait_for(
+            lambda c: c.method == "chat.postMessage" and "frozen until" in c.params.get("text", ""), timeout=20
+        )
+        assert world.automation("production", world.head())["spec"]["suspend"] is True
+        assert len(world.new_commits(head)) == 1
+        sb.command("/promote", f"{_staging_tag(world)} to production", response_id="blocked")
+        blocked = fake_slack.wait_for(lambda c: c.response_id == "blocked", timeout=20)
+        assert "frozen until" in json.dumps(blocked[-1].json)
+        sb.command("/unfreeze", "production", response_id="u")
+        fake_slack.wait_for(
+            lambda c: c.method == "chat.postMessage" and "unfrozen" in c.params.get("text", ""), timeout=20
+        )
+        sb.command("/promote", f"{_staging_tag(world)} to production at 2099-01-01T14:00", response_id="s")
+        scheduled = fake_slack.wait_for(lambda c: c.response_id == "s", timeout=20)
+        assert "scheduled for 2099-01-01 14:00 UTC" in json.dumps(scheduled[-1].json)
+        sb.command("/schedule", "", response_id="l")
+        listing = fake_slack.wait_for(lambda c: c.response_id == "l", timeout=20)
+        assert _staging_tag(world) in json.dumps(listing[-1].json)
+        before = world.head()
+        sb.command("/promote", "staging to production", response_id="r")
+        rid = _preview_request_id(fake_slack, "r")
+        assert "one commit" in json.dumps(fake_slack.responses("r")[-1])
+        sb.click(blocks.CONFIRM, rid, REQUESTER, response_id="rc")
+        fake_slack.wait_for(lambda c: c.method == "chat.update" and "committed" in json.dumps(c.json), timeout=30)
+        assert len(world.new_commits(before)) == 1
+        assert world.remote.git("log", "-1", "--format=%s").startswith("release(staging → production)")
+        sb.command("/history", "production", response_id="h")
+        hist = fake_slack.wait_for(lambda c: c.response_id == "h", timeout=20)
+        assert "promote" in json.dumps(hist[-1].json)
