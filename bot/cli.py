@@ -178,7 +178,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from bot import service
 
-    return service.serve(args.config, args.listen)
+    return service.serve(args.config, args.listen, log_format=args.log_format)
 
 
 def _until(words: list[str], now: int) -> tuple[int, list[str]]:
@@ -340,6 +340,8 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
 
     sv = sub.add_parser("serve", help="run the Slack bot (Socket Mode if SLACK_APP_TOKEN is set, else HTTP)")
     sv.add_argument("--listen", default="0.0.0.0:8080", metavar="HOST:PORT", help="HTTP listener (default %(default)s)")
+    sv.add_argument("--log-format", choices=("json", "text"), default="json",
+                    help="one JSON object per line (default) or text for a terminal")  # fmt: skip
     sv.set_defaults(handler=cmd_serve)
 
     dm = sub.add_parser("demo", help="run the whole story locally (no Slack, no cluster)")

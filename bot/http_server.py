@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from waitress.server import create_server
 
+from bot import request_id
+
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
 
@@ -79,8 +81,19 @@ class Router:
         self._mounts[path] = app
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        # Every request gets its own id (never the caller's: a Slack preview stores it as the request's key),
+        # bound for everything this thread does for it and echoed in X-Request-Id.
+        with request_id.bound(request_id.new()) as rid:
+
+            def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+                return start_response(status, [*headers, ("X-Request-Id", rid or "")], exc_info)
+
+            return self._serve(environ, start)
+
+    def _serve(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path in self._mounts:
+            # Bolt's handler answers in full before returning (a list of bytes), so the id is still bound.
             return self._mounts[path](environ, start_response)
         method = environ.get("REQUEST_METHOD", "GET")
         handler = self._routes.get((method, path))

@@ -1,33 +1,38 @@
 """`gitops-bot serve`: assemble the long-running bot from settings and secrets, and run it.
 
 HTTP mode serves `POST /slack/events` (signed requests) on the one listener that also answers
-`/healthz` and `/readyz`; Socket Mode (when SLACK_APP_TOKEN is set) connects out to Slack and keeps
-the same listener for health probes (and, later, the Flux receiver).
+`/healthz`, `/readyz` and `/metrics` (Prometheus); Socket Mode (when SLACK_APP_TOKEN is set) connects
+out to Slack and keeps the same listener for health probes (and, later, the Flux receiver).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
+from bot import log_format as logs
+from bot import redaction, wiring
 from bot import settings as settings_mod
-from bot import wiring
+from bot.adapters.git_credentials import split_password
 from bot.adapters.state_store import StateStore
 from bot.errors import BotError
 from bot.flux.delivery import Deliverer
 from bot.flux.events import Route
 from bot.flux.receiver import FluxReceiver
 from bot.http_server import Response, Router, Server
-from bot.jobs import build_scheduler, standard_jobs
+from bot.jobs import Scheduled, build_scheduler, standard_jobs
+from bot.log_format import LogFormat
+from bot.observability import Metrics
 from bot.settings import Settings
 from bot.slack.app import Workers, build_app, web_client
 from bot.slack.authz import Authorizer, SlackDirectory
@@ -66,6 +71,7 @@ class Bot:
     ctx: Any = None
     deliverer: Deliverer | None = None
     stop_hooks: list[Callable[[], None]] = field(default_factory=list)
+    metrics: Metrics = field(default_factory=Metrics)
 
     def stop(self) -> None:
         for hook in self.stop_hooks:
@@ -84,11 +90,16 @@ def assemble(
     flux_token: str | None = None,
     clock: Callable[[], float] = time.time,
 ) -> Bot:
-    ctx = wiring.context(settings)
+    metrics = Metrics()  # this bot's own registry: a process (a test) may assemble several bots
+    ctx = wiring.context(settings, metrics=metrics)
     store = StateStore(wiring.state_path(settings, "state.db"), clock=clock)
+    metrics.watch_outbox(store.depth)
     client = web_client(bot_token, settings.slack_api_url)
+    metrics.count_slack_429s(client)
     authz = Authorizer({e: s.promoters for e, s in settings.environments.items()}, SlackDirectory(client))
-    workflow = Workflow(ctx, settings, store=store, authz=authz, client=client, clock=clock)
+    workflow = Workflow(
+        ctx, settings, store=store, authz=authz, client=client, clock=clock, observe=metrics.observe_promotion
+    )
     workers = Workers()
     timed = TimedCommands(ctx, settings, store=store, authz=authz, client=client, clock=clock)
     app = build_app(
@@ -98,17 +109,19 @@ def assemble(
     router = Router()
     router.route("GET", "/healthz", lambda _r: Response.text(200, "ok"))
     router.route("GET", "/readyz", lambda _r: readiness.response())
+    router.route("GET", "/metrics", metrics.handle)
     if app_token is None:
         router.mount("/slack/events", SlackRequestHandler(app))
-    deliverer = _flux(settings, router, store, ctx, bot_token, clock, flux_token)
+    deliverer = _flux(settings, router, store, ctx, bot_token, clock, flux_token, metrics=metrics)
     server = Server(router, host=listen[0], port=listen[1])
-    bot = Bot(settings, server, workers, readiness, store, ctx, deliverer)
+    bot = Bot(settings, server, workers, readiness, store, ctx, deliverer, metrics=metrics)
     if deliverer is not None:
         deliverer.start()
         bot.stop_hooks.append(deliverer.stop)
-    scheduler = build_scheduler(
-        standard_jobs(ctx, store, deliverer, lambda env: settings.env(env).channel or None, clock, timed.report)
+    jobs = standard_jobs(
+        ctx, store, deliverer, lambda env: settings.env(env).channel or None, clock, _counted(metrics, timed.report)
     )
+    scheduler = build_scheduler(jobs)
     scheduler.start()
     readiness.set("scheduler", scheduler.running)
     bot.stop_hooks.append(lambda: scheduler.shutdown(wait=False))
@@ -130,6 +143,8 @@ def _flux(  # noqa: PLR0917 - private assembly step of `assemble`, called once
     bot_token: str,
     clock: Callable[[], float],
     token: str | None,
+    *,
+    metrics: Metrics,
 ) -> Deliverer | None:
     """Mount the Flux receiver and build its deliverer; without FLUX_WEBHOOK_TOKEN there is no receiver."""
     if not token:
@@ -142,12 +157,21 @@ def _flux(  # noqa: PLR0917 - private assembly step of `assemble`, called once
     routes = [Route(r.channel, r.kinds, r.namespaces, r.names, r.severities, r.reasons, r.mention)
               for r in settings.flux.routes]  # fmt: skip
     receiver = FluxReceiver(store, hmac_key=token.encode(), bearer=None, routes=routes, default_channel=env_channel,
-                            dedupe_window=settings.flux.dedupe_window)  # fmt: skip
+                            dedupe_window=settings.flux.dedupe_window, on_result=metrics.flux_result)  # fmt: skip
     router.route("POST", settings.flux.path, receiver.handle)
     # Its own client without the blocking 429 retry handler: the deliverer schedules retries itself.
     client = WebClient(token=bot_token, base_url=settings.slack_api_url, timeout=10)
+    metrics.count_slack_429s(client)
     return Deliverer(store, client, ctx.repo, clock=clock, reconcile_timeout=settings.flux.reconcile_timeout,
                      env_channel=env_channel, rollback_button=lambda env: env == settings.pipeline[-1])  # fmt: skip
+
+
+def _counted(metrics: Metrics, report: Callable[[Scheduled], None]) -> Callable[[Scheduled], None]:
+    def run(item: Scheduled) -> None:
+        metrics.count_scheduled(item.env, item.status, item.result)
+        report(item)
+
+    return run
 
 
 def _check_slack(client: Any, readiness: Readiness) -> None:
@@ -166,8 +190,20 @@ def _check_git(ctx: Any, readiness: Readiness) -> None:
         readiness.set("git", False, err.message)
 
 
-def serve(config: str | None, listen: str) -> int:
+def install_logging(
+    fmt: LogFormat, settings: Settings | None = None, *, level: int = logging.INFO, stream: TextIO | None = None
+) -> logging.Handler:
+    """What `serve` does to logging: JSON (or text) lines on stderr, every secret it can know masked -
+    the README's secret variables and their files, and a password written into the repository URL."""
+    secrets = list(redaction.secrets_from_env(os.environ))
+    if settings is not None:
+        secrets += [s for s in (split_password(settings.repo.url)[1],) if s]
+    return logs.install(fmt, secrets, level=level, stream=stream)
+
+
+def serve(config: str | None, listen: str, log_format: LogFormat = "json") -> int:
     settings = settings_mod.load(config)
+    install_logging(log_format, settings)
     host, _, port = listen.rpartition(":")
     bot = assemble(
         settings,

@@ -6,22 +6,34 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.adapters.git_repo import GitCredentials, GitRepo
 from bot.adapters.oci_layout import OciLayoutRegistry
 from bot.adapters.registry import RegistryClient, parse_image
+from bot.adapters.registry_auth import RequestObserver
 from bot.promotion.freeze import Window
 from bot.promotion.ports import Context, Env, Registry
 from bot.promotion.registry_cache import CachedRegistries
 from bot.settings import RegistrySettings, Settings
 
+if TYPE_CHECKING:
+    from bot.observability import Metrics
+
 
 class RegistryRouter:
     """Image name → the backend for its host (HTTP client or on-disk OCI layout), one per host."""
 
-    def __init__(self, registries: Mapping[str, RegistrySettings], env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        registries: Mapping[str, RegistrySettings],
+        env: Mapping[str, str] | None = None,
+        *,
+        on_request: RequestObserver | None = None,
+    ) -> None:
         self._settings = registries
         self._env = env if env is not None else os.environ
+        self._on_request = on_request
         self._backends: dict[str, Registry] = {}
         self._lock = threading.Lock()
 
@@ -34,12 +46,14 @@ class RegistryRouter:
                 if conf.layout is not None:
                     backend = OciLayoutRegistry(conf.layout)
                 else:
-                    backend = RegistryClient.for_host(host, insecure=conf.insecure, env=self._env)
+                    backend = RegistryClient.for_host(
+                        host, insecure=conf.insecure, env=self._env, on_request=self._on_request
+                    )
                 self._backends[host] = backend
         return backend, repo
 
 
-def git_repo(settings: Settings) -> GitRepo:
+def git_repo(settings: Settings, *, on_push_retry: Callable[[], None] | None = None) -> GitRepo:
     return GitRepo(
         settings.repo.url,
         settings.repo.branch,
@@ -47,14 +61,21 @@ def git_repo(settings: Settings) -> GitRepo:
         author_name=settings.repo.author.name,
         author_email=settings.repo.author.email,
         credentials=GitCredentials.from_env(),
+        on_push_retry=on_push_retry,
     )
 
 
-def context(settings: Settings, *, clock: Callable[[], int] | None = None, cache_ttl: float = 30.0) -> Context:
+def context(
+    settings: Settings,
+    *,
+    clock: Callable[[], int] | None = None,
+    cache_ttl: float = 30.0,
+    metrics: Metrics | None = None,
+) -> Context:
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    registries = RegistryRouter(settings.registries)
+    registries = RegistryRouter(settings.registries, on_request=metrics.registry_request if metrics else None)
     return Context(
-        repo=git_repo(settings),
+        repo=git_repo(settings, on_push_retry=metrics.push_retried if metrics else None),
         registries=CachedRegistries(registries, ttl=cache_ttl) if cache_ttl > 0 else registries,
         pipeline=settings.pipeline,
         repo_path=settings.repo.path,

@@ -139,6 +139,7 @@ class GitRepo:
         max_tries: int = 5,
         backoff: tuple[float, float] = (0.05, 2.0),
         blobless: bool = False,
+        on_push_retry: Callable[[], None] | None = None,
     ) -> None:
         if not branch or branch.startswith("-") or any(c.isspace() or c in "~^:?*[\\" for c in branch):
             raise InvalidInput(f"{branch!r} is not a branch name.")
@@ -161,6 +162,7 @@ class GitRepo:
         self._max_tries = max(1, max_tries)
         self._backoff = backoff
         self._blobless = blobless
+        self._on_push_retry = on_push_retry  # the metrics hook: a rejected push about to be re-planned
         self._lock = _lock_for(git_url, branch)
         self._checked_out = False  # this instance has verified the clone's origin and branch
         self._tracking = f"refs/remotes/origin/{branch}"
@@ -325,6 +327,8 @@ class GitRepo:
             if self._push():
                 return PushResult(sha, attempt, False)
             if attempt < self._max_tries:
+                if self._on_push_retry is not None:
+                    self._on_push_retry()
                 cap = min(self._backoff[1], self._backoff[0] * 2 ** (attempt - 1))
                 delay = secrets.SystemRandom().uniform(cap / 2, cap)
                 log.info(

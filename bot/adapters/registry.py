@@ -22,6 +22,7 @@ import requests
 from bot.adapters.registry_auth import (
     Credentials,
     RegistrySession,
+    RequestObserver,
     credentials_from_docker_config,
     credentials_from_env,
 )
@@ -204,6 +205,7 @@ class RegistryClient:
         retries: int = 3,
         backoff: float = 0.2,
         page_size: int | None = None,
+        on_request: RequestObserver | None = None,
     ) -> None:
         self.host = check_host(host)
         self._http = RegistrySession(
@@ -213,6 +215,7 @@ class RegistryClient:
             timeout=timeout,
             retries=retries,
             backoff=backoff,
+            on_request=on_request,
         )
         self.base = self._http.base
         # None lets the registry choose the page size; its Link header is followed either way.
@@ -226,6 +229,7 @@ class RegistryClient:
         insecure: bool = False,
         env: Mapping[str, str] = os.environ,
         docker_config: Path | None = None,
+        on_request: RequestObserver | None = None,
     ) -> RegistryClient:
         """Credentials from REGISTRY_<HOST>_USERNAME/_PASSWORD (or *_FILE), else a Docker config.json."""
         creds = credentials_from_env(host, env)
@@ -234,7 +238,7 @@ class RegistryClient:
                 folder = env.get("DOCKER_CONFIG")
                 docker_config = Path(folder) / "config.json" if folder else Path.home() / ".docker" / "config.json"
             creds = credentials_from_docker_config(host, docker_config)
-        return cls(host, insecure=insecure, credentials=creds)
+        return cls(host, insecure=insecure, credentials=creds, on_request=on_request)
 
     def close(self) -> None:
         self._http.close()

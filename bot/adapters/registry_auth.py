@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -28,6 +29,8 @@ Credentials = tuple[str, str]
 # (url, query params, basic credentials or None) -> response. RegistrySession passes its retrying sender, so
 # token calls get the same timeouts, retries and unreachable-host errors as registry calls.
 TokenFetch = Callable[[str, Mapping[str, str], Credentials | None], requests.Response]
+# (host, HTTP status or "error", seconds) for every attempt: the metrics hook (bot/observability.py).
+RequestObserver = Callable[[str, str, float], None]
 
 # Docker Hub is reached as registry-1.docker.io, but `docker login` files it under these keys.
 _HUB_ALIASES = ("registry-1.docker.io", "index.docker.io", "docker.io", "https://index.docker.io/v1/")
@@ -216,10 +219,12 @@ class RegistrySession:
         timeout: float,
         retries: int,
         backoff: float,
+        on_request: RequestObserver | None = None,
     ) -> None:
         self.host = host
         self.base = f"{'http' if insecure else 'https'}://{host}"
         self.timeout, self.retries, self.backoff = timeout, retries, backoff
+        self._on_request = on_request
         self._session = requests.Session()
         self._session.mount(self.base, HTTPAdapter(pool_connections=1, pool_maxsize=32))
         self._session.headers["User-Agent"] = "gitops-promotion-bot"
@@ -273,8 +278,8 @@ class RegistrySession:
         for attempt in range(self.retries + 1):
             delay = self.backoff * 2**attempt
             try:
-                resp = self._session.request(
-                    method, url, headers=headers, data=data, params=params, auth=auth,
+                resp = self._attempt(
+                    where, method, url, headers=headers, data=data, params=params, auth=auth,
                     timeout=self.timeout, allow_redirects=method != "PUT",
                 )  # fmt: skip
             except requests.exceptions.SSLError as err:
@@ -293,6 +298,18 @@ class RegistrySession:
                 resp.close()
             time.sleep(min(delay, _RETRY_AFTER_CAP))
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _attempt(self, where: str, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """One HTTP attempt, timed for the metrics hook whether it is answered or not."""
+        started = time.monotonic()
+        status = "error"
+        try:
+            resp = self._session.request(method, url, **kwargs)
+            status = str(resp.status_code)
+            return resp
+        finally:
+            if self._on_request is not None:
+                self._on_request(where, status, time.monotonic() - started)
 
 
 def _retry_after(value: str | None) -> float:

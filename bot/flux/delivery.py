@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bot import request_id
 from bot.errors import BotError, NotFound
 from bot.flux.events import (
     FluxEvent,
@@ -136,7 +137,8 @@ class Deliverer:
             except BotError:
                 self.store.delivered(item.id)  # cannot happen for what the receiver accepted; never loop on it
                 continue
-            text = self._handle(event, item.channel, data.get("mention", ""))
+            with request_id.bound(data.get("request_id")):  # the id the receiver logged when it accepted it
+                text = self._handle(event, item.channel, data.get("mention", ""))
             if text is None:
                 self.store.delivered(item.id)
                 done += 1
@@ -215,6 +217,11 @@ class Deliverer:
                 and self._includes(thread.commit_sha, sha)
                 and self.store.thread_reconciled(thread.request_id)
             ):
+                # Under the promotion's own id (its commit's Request-id trailer), naming the event's id too.
+                event_id = request_id.current()
+                with request_id.bound(thread.request_id):
+                    log.info("%s reconciled in %s at %s", thread.service, thread.env, sha[:12],
+                             extra={"commit": thread.commit_sha, "flux_request_id": event_id})  # fmt: skip
                 self._reply(thread.channel, thread.ts, f"✅ reconciled in {thread.env} at `{sha[:7]}`")
                 self._update(thread.channel, thread.ts,
                              f"✅ {thread.service} deployed to {thread.env} at `{sha[:7]}` — *reconciled*")  # fmt: skip
@@ -225,6 +232,10 @@ class Deliverer:
             if kind.sha and thread.commit_sha and self._includes(thread.commit_sha, kind.sha):
                 envs.add(thread.env)
                 self.store.thread_failed(thread.request_id)
+                event_id = request_id.current()
+                with request_id.bound(thread.request_id):
+                    log.warning("%s failed to reconcile in %s at %s", thread.service, thread.env, kind.sha[:12],
+                                extra={"commit": thread.commit_sha, "flux_request_id": event_id})  # fmt: skip
                 self._reply(thread.channel, thread.ts, f"❌ {kind.message[:500]}", broadcast=True)
                 self._update(thread.channel, thread.ts, f"❌ {thread.service} in {thread.env} — *failed*")
                 if self.rollback_button(thread.env):

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from bot import request_id
 from bot.errors import InvalidInput
 from bot.flux.events import (
     MAX_BODY,
@@ -67,10 +68,12 @@ class FluxReceiver:
         self._routes = routes
         self._default_channel = default_channel
         self._window = dedupe_window
-        self._on_result = on_result  # metrics hook: accepted | duplicate | rejected:<why>
+        # The metrics hook: accepted | duplicate | rejected:<HTTP status> (a status, not the reason's text,
+        # because a metric label must come from a small fixed set).
+        self._on_result = on_result
 
     def _reject(self, status: int, why: str) -> Response:
-        self._on_result(f"rejected:{why}")
+        self._on_result(f"rejected:{status}")
         log.info("flux event rejected (%s): %s", status, why)
         return Response.json(status, {"error": why})
 
@@ -89,7 +92,9 @@ class FluxReceiver:
             return self._reject(400, err.message)
         target = route(event, self._routes, self._default_channel)
         channel, mention = target if target else ("", "")
-        payload = json.dumps({"event": req.body.decode("utf-8"), "mention": mention})
+        # The request id travels with the item, so the deliverer's log lines for it carry the same id.
+        rid = request_id.current()
+        payload = json.dumps({"event": req.body.decode("utf-8"), "mention": mention, "request_id": rid})
         queued = self._outbox.enqueue(channel, payload, _dedupe_key(event), window=self._window)
         self._on_result("accepted" if queued is not None else "duplicate")
         return Response.json(202, {"accepted": True, "duplicate": queued is None})

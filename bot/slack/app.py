@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -9,6 +10,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
+from bot import request_id
 from bot.slack.listeners import register
 from bot.slack.timed import TimedCommands
 from bot.slack.workflow import Workflow
@@ -28,7 +30,8 @@ class Workers:
         self._pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="slack-work")
 
     def submit(self, fn: Callable[[], None]) -> None:
-        self._pool.submit(fn)
+        # A copy of the caller's context: the slow work logs under the request id of the request that asked.
+        self._pool.submit(contextvars.copy_context().run, fn)
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=False)
@@ -52,5 +55,13 @@ def build_app(
         request_verification_enabled=not socket_mode,
         raise_error_for_unhandled_request=False,
     )
+    if socket_mode:
+        # Socket Mode requests do not pass through the HTTP router, which binds the id in HTTP mode.
+        app.use(_fresh_request_id)
     register(app, workflow, workers.submit, timed)
     return app
+
+
+def _fresh_request_id(next_: Callable[[], None]) -> None:  # Bolt injects arguments by name
+    request_id.bind(request_id.new())  # a pool thread: every request binds its own id first
+    next_()

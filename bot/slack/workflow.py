@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot import request_id as request_ids
 from bot.core import commit_message as cm
 from bot.core.plan import PromotionPlan, ResumePlan, RollbackPlan
 from bot.errors import BotError, Refused
@@ -122,6 +123,7 @@ class Workflow:
         client: Any,
         clock: Callable[[], float] = time.time,
         request_ttl: float = 1800.0,
+        observe: Callable[[str, str, str, float], None] | None = None,
     ) -> None:
         self.ctx = ctx
         self.settings = settings
@@ -130,6 +132,7 @@ class Workflow:
         self.client = client
         self.clock = clock
         self.request_ttl = request_ttl
+        self.observe = observe  # metrics hook: (action, env, committed|noop|failed, seconds)
 
     # --- /versions ------------------------------------------------------------------------------
     def show_versions(self, user: str, cmd: VersionsCmd, respond: Respond) -> None:
@@ -174,7 +177,9 @@ class Workflow:
             respond(text=f"🚫 {err}" if isinstance(err, Refused) else f"⚠️ {err}", response_type="ephemeral")
             return None
         env = self.settings.env(cmd.env)
-        request_id = uuid.uuid4().hex
+        # The id this Slack request logs under becomes the request's key, its buttons' value and its commit's
+        # Request-id trailer: one id from the slash command to the Flux reconcile.
+        request_id = request_ids.current() or uuid.uuid4().hex
         if isinstance(plan, PromotionPlan) and plan.noop:
             respond(text=f"Nothing to do: {plan.noop_reason}", response_type="ephemeral")
             return None
@@ -387,7 +392,7 @@ class Workflow:
             self.authz.check(user, req.env)
             link = self._permalink(thread.channel, thread.ts)
             who = cm.person(name or user, f"slack:{user}")
-            sha = self._run(cmd, who, approved, link, request_id)
+            sha = self._observed_run(cmd, who, approved, link, request_id, req.env)
         except BotError as err:
             self.store.transition(request_id, {"running"}, "failed", result=str(err))
             self.store.thread_failed(request_id)
@@ -418,6 +423,23 @@ class Workflow:
                 f"⏸ Image automation is held for {req.service} in {req.env}. "
                 f"Resume with `/resume {req.env} {req.service}` once a fixed build is ready.",
             )
+
+    def _observed_run(  # noqa: PLR0917 - _run's arguments plus the env label
+        self, cmd: ActionCmd, who: str, approved: tuple[str, ...], link: str, request_id: str, env: str
+    ) -> str | None:
+        """`_run` under the request's own id (a click that approved it has another), timed for the metrics."""
+        action = next(k for k, cls in _KINDS.items() if isinstance(cmd, cls))
+        started, result = time.monotonic(), "failed"
+        with request_ids.bound(request_id):
+            try:
+                sha = self._run(cmd, who, approved, link, request_id)
+                result = "committed" if sha else "noop"
+                return sha
+            finally:
+                seconds = time.monotonic() - started
+                log.info("%s in %s: %s", action, env, result, extra={"seconds": round(seconds, 3)})
+                if self.observe is not None:
+                    self.observe(action, env, result, seconds)
 
     def _run(self, cmd: ActionCmd, who: str, approved: tuple[str, ...], link: str, request_id: str) -> str | None:
         if isinstance(cmd, ReleaseCmd):
