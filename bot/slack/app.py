@@ -54,6 +54,9 @@ def build_app(
         process_before_response=True,
         request_verification_enabled=not socket_mode,
         raise_error_for_unhandled_request=False,
+        # Bolt would call auth.test here and crash the process when Slack is unreachable at start;
+        # the bot starts anyway and /readyz reports "slack failing" until auth.test succeeds.
+        token_verification_enabled=False,
     )
     if socket_mode:
         # Socket Mode requests do not pass through the HTTP router, which binds the id in HTTP mode.
