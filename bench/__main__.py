@@ -11,9 +11,7 @@ from bench.table import Row, format_table
 
 
 def main(argv: list[str]) -> int:
-    names = argv or sorted(
-        m.name for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith("bench_")
-    )
+    names = argv or sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith("bench_"))
     rows: list[Row] = []
     for name in names:
         mod = importlib.import_module(f"bench.{name if name.startswith('bench_') else 'bench_' + name}")

@@ -21,9 +21,13 @@ from bot.core.plan import Edit
 SERVICES = [f"svc-{i:02d}" for i in range(10)]
 ENV = {
     **os.environ,
-    "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_TERMINAL_PROMPT": "0",
-    "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
-    "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_AUTHOR_NAME": "bench",
+    "GIT_AUTHOR_EMAIL": "bench@example.com",
+    "GIT_COMMITTER_NAME": "bench",
+    "GIT_COMMITTER_EMAIL": "bench@example.com",
 }
 
 
@@ -40,7 +44,7 @@ def _manifest(svc: str, n: int) -> str:
     return (
         f"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {svc}\nspec:\n  template:\n    spec:\n"
         f"      containers:\n        - name: app\n"
-        f'          image: ghcr.io/acme/{svc}:staging-v0.0.{n}-a1b2c3d-{1738860000 + n}'
+        f"          image: ghcr.io/acme/{svc}:staging-v0.0.{n}-a1b2c3d-{1738860000 + n}"
         f' # {{"$imagepolicy": "flux-system:{svc}-staging"}}\n'
     )
 
@@ -60,7 +64,11 @@ def build_remote(path: Path, commits: int) -> None:
         )
         chunks.append(
             f"commit refs/heads/main\nmark :{n}\ncommitter bench <bench@example.com> {1738000000 + n} +0000\n"
-            f"data {len(msg)}\n".encode() + msg + parent + files + b"\n"
+            f"data {len(msg)}\n".encode()
+            + msg
+            + parent
+            + files
+            + b"\n"
         )
     _git("fast-import", "--quiet", cwd=path, stdin=b"".join(chunks))
 
@@ -70,8 +78,9 @@ def _bump(text: str) -> str:
 
 
 def _plan(svc: str) -> Callable[[Snapshot], Edit | None]:
-    message = CommitMessage(f"promote({svc}): bench", "One marker line.",
-                            Trailers((("Promoted-by", "Bench <slack:U0BENCH>"),)))
+    message = CommitMessage(
+        f"promote({svc}): bench", "One marker line.", Trailers((("Promoted-by", "Bench <slack:U0BENCH>"),))
+    )
 
     def plan(snapshot: Snapshot) -> Edit | None:
         text = snapshot.read(_path(svc))
@@ -114,23 +123,42 @@ def run() -> list[Row]:
         ours_small(), plain_small()  # warm caches
         t_ours_small = best_of(ours_small, 15)
         t_plain_small = best_of(plain_small, 15)
-        rows.append(Row("promotion edit+commit+push (sync included), 100 commits", t_ours_small,
-                        t_plain_small, "plain git fetch/reset/commit/push", 2.0))
+        rows.append(
+            Row(
+                "promotion edit+commit+push (sync included), 100 commits",
+                t_ours_small,
+                t_plain_small,
+                "plain git fetch/reset/commit/push",
+                2.0,
+            )
+        )
 
         ours_big = _ours(root / "big-ours.git", root / "w-big-ours")
         ours_big()
         t_ours_big = best_of(ours_big, 15)
         rows.append(Row("same at 50k commits vs 100", t_ours_big, t_ours_small, "ours at 100 commits", 1.3))
 
-        repo = GitRepo(str(root / "big-ours.git"), "main", root / "w-big-ours",
-                       author_name="gitops-bot", author_email="bot@example.com")
+        repo = GitRepo(
+            str(root / "big-ours.git"),
+            "main",
+            root / "w-big-ours",
+            author_name="gitops-bot",
+            author_email="bot@example.com",
+        )
         path = _path(SERVICES[3])
         found = repo.history([path])
         assert len(found) >= 50_000 // len(SERVICES), len(found)
         t_history = best_of(lambda: repo.history([path]), 5)
         t_log = best_of(lambda: _git("log", "--format=%H", "--", path, cwd=root / "w-big-ours"), 5)
-        rows.append(Row(f"history() of one service at 50k commits ({len(found)} hits)", t_history, t_log,
-                        "git log --format=%H -- path", 3.0))
+        rows.append(
+            Row(
+                f"history() of one service at 50k commits ({len(found)} hits)",
+                t_history,
+                t_log,
+                "git log --format=%H -- path",
+                3.0,
+            )
+        )
     return rows
 
 

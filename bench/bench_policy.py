@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import random
 import re
-import statistics
-import time
-from collections.abc import Callable
 
-from bench.table import Row
+from bench.table import Row, interleaved_medians
 from bot.core.policy import PolicySpec, Selector, database_order
 from bot.core.tags import flux_filter_pattern
 
@@ -42,19 +39,6 @@ def repository_tags(n: int = N_TAGS, seed: int = 20250207) -> list[str]:
     stored = database_order(tags)
     assert len(stored) == len(set(stored)) == n
     return stored
-
-
-def interleaved_medians(
-    a: Callable[[], object], b: Callable[[], object], repeat: int = 11
-) -> tuple[float, float]:
-    """Median times of `a` and `b`, run turn about so a busy neighbour slows both alike (2 shared cores)."""
-    times: tuple[list[float], list[float]] = ([], [])
-    for _ in range(repeat):
-        for fn, out in ((a, times[0]), (b, times[1])):
-            t0 = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - t0)
-    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def run() -> list[Row]:

@@ -62,9 +62,7 @@ def _list_rows(server: RegistryServer) -> list[Row]:
     with RegistryClient(server.host, insecure=True) as reg:
         assert len(reg.list_tags(LIST_REPO)) == MANY
         ours = best_of(lambda: reg.list_tags(LIST_REPO), repeat=5)
-    ref = best_of(
-        lambda: _skopeo("list-tags", "--tls-verify=false", f"docker://{server.host}/{LIST_REPO}"), repeat=5
-    )
+    ref = best_of(lambda: _skopeo("list-tags", "--tls-verify=false", f"docker://{server.host}/{LIST_REPO}"), repeat=5)
     return [Row(f"registry: list {MANY} tags", ours, ref, "skopeo list-tags", 1.0)]
 
 

@@ -9,11 +9,7 @@ markers, documents or quoting. No goal came with the task; 50x is the goal set h
 
 from __future__ import annotations
 
-import statistics
-import time
-from collections.abc import Callable
-
-from bench.table import Row
+from bench.table import Row, interleaved_medians
 from bot.core.setters import LatestRef, rewrite, setter_values
 
 N_DOCS = 1000
@@ -49,19 +45,6 @@ spec:
     policies = {f"flux-system:svc-{i}": LatestRef(f"ghcr.io/acme/svc-{i}", NEW_TAG) for i in range(n)}
     pairs = [(f"ghcr.io/acme/svc-{i}:{OLD_TAG} ", f"ghcr.io/acme/svc-{i}:{NEW_TAG} ") for i in range(n)]
     return "---\n".join(docs), setter_values(policies), pairs
-
-
-def interleaved_medians(
-    a: Callable[[], object], b: Callable[[], object], repeat: int = 7
-) -> tuple[float, float]:
-    """Median times of `a` and `b`, run turn about so a busy neighbour slows both alike (2 shared cores)."""
-    times: tuple[list[float], list[float]] = ([], [])
-    for _ in range(repeat):
-        for fn, out in ((a, times[0]), (b, times[1])):
-            t0 = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - t0)
-    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def run() -> list[Row]:

@@ -36,6 +36,17 @@ def best_of(fn: Callable[[], object], repeat: int = 5) -> float:
     return statistics.median(times)
 
 
+def interleaved_medians(a: Callable[[], object], b: Callable[[], object], repeat: int = 7) -> tuple[float, float]:
+    """Median times of `a` and `b`, run turn about so a busy neighbour slows both alike (2 shared cores)."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeat):
+        for fn, out in ((a, times[0]), (b, times[1])):
+            t0 = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t0)
+    return statistics.median(times[0]), statistics.median(times[1])
+
+
 def format_table(rows: list[Row]) -> str:
     head = f"| {'measure':<58} | {'ours':>10} | {'reference':>30} | {'ratio':>6} | {'goal':>6} | result |"
     sep = "|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|"
