@@ -112,6 +112,28 @@ def _command(payload: str) -> ActionCmd:
     return cmd
 
 
+def _request(
+    cmd: PromoteCmd | RollbackCmd | ResumeCmd, who: str, approved: tuple[str, ...], thread: str, request_id: str
+) -> promote_uc.PromoteRequest | rollback_uc.RollbackRequest | resume_uc.ResumeRequest:
+    """The use-case request for a Slack command: the one place Slack values become use-case values."""
+    if isinstance(cmd, PromoteCmd):
+        return promote_uc.PromoteRequest(
+            tag=cmd.tag,
+            target_env=cmd.env,
+            who=who,
+            service=cmd.service,
+            reason=cmd.reason,
+            approved_by=approved,
+            slack_thread=thread,
+            request_id=request_id,
+        )
+    if isinstance(cmd, RollbackCmd):
+        return rollback_uc.RollbackRequest(
+            env=cmd.env, who=who, service=cmd.service, to_tag=cmd.to_tag, slack_thread=thread, request_id=request_id
+        )
+    return resume_uc.ResumeRequest(env=cmd.env, who=who, service=cmd.service, force=cmd.force, request_id=request_id)
+
+
 class Workflow:
     def __init__(
         self,
@@ -227,29 +249,14 @@ class Workflow:
             live = [p for p in res.plans if not p.noop]
             facts = json.dumps([[p.service, p.source_tag, p.digest, p.current_tag] for p in live])
             return live, hashlib.sha256(facts.encode()).hexdigest(), ",".join(p.service for p in live)
-        if isinstance(cmd, PromoteCmd):
-            req = promote_uc.PromoteRequest(
-                tag=cmd.tag,
-                target_env=cmd.env,
-                who=who,
-                service=cmd.service,
-                reason=cmd.reason,
-                approved_by=approved_by,
-                slack_thread=thread,
-                request_id=request_id,
-            )
+        req = _request(cmd, who, approved_by, thread, request_id)
+        if isinstance(req, promote_uc.PromoteRequest):
             ws, plan = promote_uc.prepare(self.ctx, req)
             return plan, fingerprint(plan, ws.files), plan.service
-        if isinstance(cmd, RollbackCmd):
-            rreq = rollback_uc.RollbackRequest(
-                env=cmd.env, who=who, service=cmd.service, to_tag=cmd.to_tag, slack_thread=thread, request_id=request_id
-            )
-            ws, rplan = rollback_uc.prepare(self.ctx, rreq)
+        if isinstance(req, rollback_uc.RollbackRequest):
+            ws, rplan = rollback_uc.prepare(self.ctx, req)
             return rplan, fingerprint(rplan, ws.files), rplan.service
-        sreq = resume_uc.ResumeRequest(
-            env=cmd.env, who=who, service=cmd.service, force=cmd.force, request_id=request_id
-        )
-        ws, splan = resume_uc.prepare(self.ctx, sreq)
+        ws, splan = resume_uc.prepare(self.ctx, req)
         return splan, fingerprint(splan, ws.files), splan.service
 
     # --- clicks ---------------------------------------------------------------------------------
@@ -446,39 +453,12 @@ class Workflow:
             return release_uc.release(
                 self.ctx, source=cmd.source, target=cmd.env, who=who, services=cmd.services, request_id=request_id
             ).commit
-        if isinstance(cmd, PromoteCmd):
-            res = promote_uc.promote(
-                self.ctx,
-                promote_uc.PromoteRequest(
-                    tag=cmd.tag,
-                    target_env=cmd.env,
-                    who=who,
-                    service=cmd.service,
-                    reason=cmd.reason,
-                    approved_by=approved,
-                    slack_thread=link,
-                    request_id=request_id,
-                ),
-            )
-            return res.commit
-        if isinstance(cmd, RollbackCmd):
-            rres = rollback_uc.rollback(
-                self.ctx,
-                rollback_uc.RollbackRequest(
-                    env=cmd.env,
-                    who=who,
-                    service=cmd.service,
-                    to_tag=cmd.to_tag,
-                    slack_thread=link,
-                    request_id=request_id,
-                ),
-            )
-            return rres.commit
-        sres = resume_uc.resume(
-            self.ctx,
-            resume_uc.ResumeRequest(env=cmd.env, who=who, service=cmd.service, force=cmd.force, request_id=request_id),
-        )
-        return sres.commit
+        req = _request(cmd, who, approved, link, request_id)
+        if isinstance(req, promote_uc.PromoteRequest):
+            return promote_uc.promote(self.ctx, req).commit
+        if isinstance(req, rollback_uc.RollbackRequest):
+            return rollback_uc.rollback(self.ctx, req).commit
+        return resume_uc.resume(self.ctx, req).commit
 
     # --- Slack plumbing -------------------------------------------------------------------------
     def _channel(self, env: str, fallback: str = "") -> str:
