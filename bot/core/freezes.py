@@ -18,6 +18,7 @@ from bot.core.names import env_name, one_line
 from bot.errors import GateRefused, InvalidInput
 
 FREEZE_FILE = ".gitops-bot/freezes.json"
+MAX_FREEZE = 366 * 86400  # longer is a typo, and far-future ends overflow datetime
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,8 @@ def manual_freeze(env: str, reason: str, by: str, start: int, end: int) -> Freez
     env_name(env)
     if end <= start:
         raise InvalidInput("A freeze must end in the future.")
+    if end - start > MAX_FREEZE:
+        raise InvalidInput("A freeze can last at most 366 days.", hint="Freeze again when it ends.")
     return Freeze(env=env, reason=one_line(reason, "reason", 200) or "no reason given", by=by, start=start, end=end)
 
 

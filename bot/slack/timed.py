@@ -14,7 +14,7 @@ from typing import Any
 
 from bot import jobs
 from bot.core import commit_message as cm
-from bot.core.freezes import utc
+from bot.core.freezes import manual_freeze, utc
 from bot.errors import InvalidInput
 from bot.promotion import freeze
 from bot.promotion import promote as promote_uc
@@ -72,6 +72,7 @@ class TimedCommands:
         now = int(self.clock())
         who = self._who(user, cmd.env, "freeze")
         end = resolve_at(cmd.duration, now) if cmd.until else now + parse_duration(cmd.duration)
+        manual_freeze(cmd.env, cmd.reason, who, now, end)  # refuses a past, empty or absurd end before any I/O
         sha = freeze.freeze(self.ctx, env=cmd.env, end=end, reason=cmd.reason, who=who, now=now)
         text = f"❄ {cmd.env} is frozen until {utc(end)} by <@{user}>: {cmd.reason or 'no reason given'}"
         respond(text=f"{text} (commit `{(sha or '')[:7]}`)", response_type="ephemeral")

@@ -35,3 +35,9 @@ def test_refusals() -> None:
         FreezeFile.parse("{not json")
     with pytest.raises(GateRefused, match=r"production is frozen until 1970-01-01 00:03 UTC .r, by y.; promotion"):
         refuse_if_frozen(manual_freeze("production", "r", "y", 0, 200), "production", "promotion")
+
+
+@pytest.mark.parametrize("end", [100, 50, 100 + 366 * 86400 + 1, 10**15])
+def test_empty_past_and_absurd_ends_are_refused(end: int) -> None:
+    with pytest.raises(InvalidInput):
+        manual_freeze("production", "x", "y", 100, end)
