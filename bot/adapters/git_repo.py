@@ -136,8 +136,11 @@ class GitRepo:
         author_email: str,
         credentials: GitCredentials | None = None,
         timeout: float = 60.0,
-        max_tries: int = 5,
-        backoff: tuple[float, float] = (0.05, 2.0),
+        # A busy branch (Flux automation committing every ~100 ms, other replicas) rejects most pushes, and
+        # waiting longer between tries does not make a window more likely: many short, jittered tries do.
+        max_tries: int = 40,
+        backoff: tuple[float, float] = (0.02, 0.4),
+        push_budget: float = 120.0,
         blobless: bool = False,
         on_push_retry: Callable[[], None] | None = None,
     ) -> None:
@@ -161,6 +164,7 @@ class GitRepo:
         self._timeout = timeout
         self._max_tries = max(1, max_tries)
         self._backoff = backoff
+        self._push_budget = push_budget
         self._blobless = blobless
         self._on_push_retry = on_push_retry  # the metrics hook: a rejected push about to be re-planned
         self._lock = _lock_for(git_url, branch)
@@ -308,6 +312,7 @@ class GitRepo:
                 raise
 
     def _commit_and_push(self, plan: Callable[[Snapshot], Edit | None]) -> PushResult:
+        deadline = time.monotonic() + self._push_budget
         for attempt in range(1, self._max_tries + 1):
             snapshot = self._sync()
             edit = plan(snapshot)
@@ -326,7 +331,7 @@ class GitRepo:
             sha = self._git("rev-parse", "HEAD", doing="reading HEAD")
             if self._push():
                 return PushResult(sha, attempt, False)
-            if attempt < self._max_tries:
+            if attempt < self._max_tries and time.monotonic() < deadline:
                 if self._on_push_retry is not None:
                     self._on_push_retry()
                 cap = min(self._backoff[1], self._backoff[0] * 2 ** (attempt - 1))
@@ -339,8 +344,10 @@ class GitRepo:
                     delay,
                 )
                 time.sleep(delay)
+                continue
+            break
         raise PushRetriesExhausted(
-            f"{self.branch} on {self.display_url} kept moving: {self._max_tries} pushes were rejected.",
+            f"{self.branch} on {self.display_url} kept moving: {attempt} pushes were rejected.",
             hint="Something else is pushing to it constantly; try again in a minute.",
         )
 
