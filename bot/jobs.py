@@ -160,6 +160,7 @@ def standard_jobs(  # noqa: PLR0917 - the composition root passes what it built,
     channel_of: Callable[[str], str | None],
     clock: Callable[[], float] = time.time,
     report: Callable[[Scheduled], None] = lambda _s: None,
+    git_poll: float = 60.0,
 ) -> dict[str, tuple[Callable[[], object], float]]:
     jobs: dict[str, tuple[Callable[[], object], float]] = {
         "freezes": (lambda: freeze.reconcile(ctx, int(clock())), 60.0),
@@ -168,5 +169,5 @@ def standard_jobs(  # noqa: PLR0917 - the composition root passes what it built,
         "new-builds": (lambda: new_build_notices(ctx, store, channel_of), 300.0),
     }
     if deliverer is not None:  # (the deliverer's own loop runs the promotion watchdog every round)
-        jobs["git-notices"] = (lambda: deliverer.git_notices(ctx), 60.0)
+        jobs["git-notices"] = (lambda: deliverer.git_notices(ctx), git_poll)
     return jobs

@@ -27,7 +27,6 @@ from bot.adapters.git_credentials import split_password
 from bot.adapters.state_store import StateStore
 from bot.errors import BotError
 from bot.flux.delivery import Deliverer
-from bot.flux.events import Route
 from bot.flux.receiver import FluxReceiver
 from bot.http_server import Response, Router, Server
 from bot.jobs import Scheduled, build_scheduler, standard_jobs
@@ -119,7 +118,13 @@ def assemble(
         deliverer.start()
         bot.stop_hooks.append(deliverer.stop)
     jobs = standard_jobs(
-        ctx, store, deliverer, lambda env: settings.env(env).channel or None, clock, _counted(metrics, timed.report)
+        ctx,
+        store,
+        deliverer,
+        lambda env: settings.env(env).channel or None,
+        clock,
+        _counted(metrics, timed.report),
+        settings.flux.git_poll,
     )
     scheduler = build_scheduler(jobs)
     scheduler.start()
@@ -154,10 +159,15 @@ def _flux(  # noqa: PLR0917 - private assembly step of `assemble`, called once
     def env_channel(name: str) -> str | None:
         return settings.env(name).channel or None if name in settings.pipeline else None
 
-    routes = [Route(r.channel, r.kinds, r.namespaces, r.names, r.severities, r.reasons, r.mention)
-              for r in settings.flux.routes]  # fmt: skip
-    receiver = FluxReceiver(store, hmac_key=token.encode(), bearer=None, routes=routes, default_channel=env_channel,
-                            dedupe_window=settings.flux.dedupe_window, on_result=metrics.flux_result)  # fmt: skip
+    receiver = FluxReceiver(
+        store,
+        hmac_key=token.encode(),
+        bearer=None,
+        routes=settings.flux.routes,
+        default_channel=env_channel,
+        dedupe_window=settings.flux.dedupe_window,
+        on_result=metrics.flux_result,
+    )
     router.route("POST", settings.flux.path, receiver.handle)
     # Its own client without the blocking 429 retry handler: the deliverer schedules retries itself.
     client = WebClient(token=bot_token, base_url=settings.slack_api_url, timeout=10)

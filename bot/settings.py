@@ -19,6 +19,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.core import names
 from bot.errors import BotError, ConfigError
+from bot.flux.events import Route
 
 ENV_CONFIG = "GITOPS_BOT_CONFIG"
 DEFAULT_PIPELINE = ("develop", "staging", "production")
@@ -92,20 +93,9 @@ class EnvironmentSettings:
 
 
 @dataclass(frozen=True)
-class FluxRoute:
-    channel: str
-    kinds: tuple[str, ...] = ()
-    namespaces: tuple[str, ...] = ()
-    names: tuple[str, ...] = ()
-    severities: tuple[str, ...] = ()
-    reasons: tuple[str, ...] = ()
-    mention: str = ""
-
-
-@dataclass(frozen=True)
 class FluxSettings:
     path: str = "/flux/events"
-    routes: tuple[FluxRoute, ...] = ()
+    routes: tuple[Route, ...] = ()
     reconcile_timeout: int = 900
     dedupe_window: int = 300
     git_poll: int = 60  # seconds between looks for new automation commits in Git
@@ -347,7 +337,7 @@ def _flux(c: _Checker, raw: object) -> FluxSettings:
         p = f"flux.routes[{i}]"
         rm = c.mapping(p, r, {"channel", "kinds", "namespaces", "names", "severities", "reasons", "mention"})
         routes.append(
-            FluxRoute(
+            Route(
                 channel=c.string(f"{p}.channel", rm.get("channel"), ""),
                 kinds=_strings(c, f"{p}.kinds", rm.get("kinds")),
                 namespaces=_strings(c, f"{p}.namespaces", rm.get("namespaces")),

@@ -111,11 +111,14 @@ def _tag_setters(target: Target) -> set[str]:
 def bumps(target: Target, commits: Sequence[CommitRecord]) -> list[Bump]:
     """Commits (newest first, as git log gives them) that changed this target's tag, newest first."""
     setters_ = {s.setter for s in target.sites}
+    files = {s.file for s in target.sites}
     tag_setters = _tag_setters(target)
     out: list[Bump] = []
     for c in commits:
         changes: list[SiteChange] = []
-        for d in c.diffs:
+        # Callers often pass one history for every service (/versions); reading only this target's files
+        # keeps that linear instead of services × all diff lines.
+        for d in (d for d in c.diffs if d.path in files):
             olds: dict[str, str] = {}
             news: dict[str, str] = {}
             for line in d.removed:

@@ -96,18 +96,14 @@ class Deliverer:
         self._thread: threading.Thread | None = None
 
     # --- the loop -------------------------------------------------------------------------------
-    def start(self, period: float = 0.2, *, git_ctx: Any = None, git_every: float = 60.0) -> None:
-        """Deliver every `period`; with `git_ctx`, also look for automation commits every `git_every` s."""
+    def start(self, period: float = 0.2) -> None:
+        """Deliver every `period` seconds (and run the promotion watchdog) until `stop()`."""
 
         def loop() -> None:
-            next_git = 0.0
             while not self._stop.wait(period):
                 try:
                     self.run_once()
                     self.watchdog()
-                    if git_ctx is not None and time.monotonic() >= next_git:
-                        next_git = time.monotonic() + git_every
-                        self.git_notices(git_ctx)
                 except Exception:
                     log.exception("delivery round failed; retrying")
 

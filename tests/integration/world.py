@@ -29,6 +29,7 @@ import requests
 import yaml
 
 from bot.adapters.registry import ACCEPT
+from bot.demo import SHAS  # the same builds as the demo
 from bot.seed_layout import IMAGE_REGISTRY_VAR, marker_file, seed_files
 from tests.images import push_image, put_tags
 from tests.servers.git_daemon import BareRemote, GitDaemon, make_bare_remote
@@ -38,14 +39,6 @@ PROJECT = Path(__file__).resolve().parents[2]
 PIPELINE = ("develop", "staging", "production")
 SERVICES = ("backend", "frontend")
 VERSIONS = ("0.0.1", "0.0.2", "0.0.3")
-SHAS = {
-    ("backend", "0.0.1"): "a1b2c3d",
-    ("backend", "0.0.2"): "b2c3d4e",
-    ("backend", "0.0.3"): "c3d4e5f",
-    ("frontend", "0.0.1"): "0f1e2d3",
-    ("frontend", "0.0.2"): "1e2d3c4",
-    ("frontend", "0.0.3"): "2d3c4b5",
-}
 PLATFORM = ("platform-team", "platform@acme.example")
 FLUX = ("fluxcdbot", "fluxcdbot@users.noreply.github.com")
 AUTOMATION = "Update from image update automation"
