@@ -112,6 +112,25 @@ class PushResult:
     noop: bool
 
 
+class _Pending:
+    """One caller of commit_and_push waiting in the group-commit queue."""
+
+    def __init__(self, plan: Callable[[Snapshot], Edit | None]) -> None:
+        self.plan = plan
+        self.finished = threading.Event()
+        self._outcome: PushResult | BaseException = GitError("The commit was never attempted.")
+
+    def settle(self, outcome: PushResult | BaseException) -> None:
+        if not self.finished.is_set():
+            self._outcome = outcome
+            self.finished.set()
+
+    def outcome(self) -> PushResult:
+        if isinstance(self._outcome, BaseException):
+            raise self._outcome
+        return self._outcome
+
+
 def _checked_rev(rev: str) -> str:
     if not rev or rev.startswith("-") or any(c.isspace() for c in rev):
         raise InvalidInput(f"{rev!r} is not a Git revision.", hint="Use a commit sha, branch or HEAD.")
@@ -168,6 +187,8 @@ class GitRepo:
         self._blobless = blobless
         self._on_push_retry = on_push_retry  # the metrics hook: a rejected push about to be re-planned
         self._lock = _lock_for(git_url, branch)
+        self._queue: list[_Pending] = []
+        self._queue_guard = threading.Lock()
         self._checked_out = False  # this instance has verified the clone's origin and branch
         self._tracking = f"refs/remotes/origin/{branch}"
 
@@ -303,41 +324,78 @@ class GitRepo:
     # --- committing -------------------------------------------------------------------------------
 
     def commit_and_push(self, plan: Callable[[Snapshot], Edit | None]) -> PushResult:
-        """sync → plan → commit → push, re-planning on the new HEAD whenever the push is rejected."""
-        with self._lock:
-            try:
-                return self._commit_and_push(plan)
-            except BaseException:
-                self._restore()
-                raise
+        """sync → plan → commit → push, re-planning on the new HEAD whenever the push is rejected.
 
-    def _commit_and_push(self, plan: Callable[[Snapshot], Edit | None]) -> PushResult:
+        Group commit: callers that queue up while another holds the lock are planned, one commit each, on top
+        of each other and pushed together by whichever of them gets the lock next. On a busy branch the race
+        is lost per push, not per promotion, so ten queued promotions cost one window instead of ten.
+        """
+        mine = _Pending(plan)
+        with self._queue_guard:
+            self._queue.append(mine)
+        with self._lock:
+            if not mine.finished.is_set():
+                with self._queue_guard:
+                    batch, self._queue[:] = list(self._queue), []
+                try:
+                    self._push_batch(batch)
+                except BaseException as err:
+                    self._restore()
+                    for p in batch:
+                        p.settle(err)
+                    raise
+        return mine.outcome()
+
+    @property
+    def waiting(self) -> int:
+        """Callers queued for the next group commit (not counting the one pushing now)."""
+        with self._queue_guard:
+            return len(self._queue)
+
+    def _push_batch(self, batch: Sequence[_Pending]) -> None:
         deadline = time.monotonic() + self._push_budget
         for attempt in range(1, self._max_tries + 1):
             snapshot = self._sync()
-            edit = plan(snapshot)
-            if edit is None or not self._write(edit):
-                return PushResult(None, attempt, True)
-            self._git(
-                "commit",
-                "-q",
-                "--no-verify",
-                "--cleanup=whitespace",
-                "-m",
-                edit.message.render(),
-                doing="committing",
-                env=self._author,
-            )
-            sha = self._git("rev-parse", "HEAD", doing="reading HEAD")
-            if self._push():
-                return PushResult(sha, attempt, False)
+            outcomes: list[tuple[_Pending, PushResult | BaseException]] = []
+            for p in batch:
+                try:
+                    edit = p.plan(snapshot)
+                except Exception as err:  # this caller's refusal (a conflict, a bad plan); the others go on
+                    outcomes.append((p, err))
+                    continue
+                if edit is None or not self._write(edit):
+                    outcomes.append((p, PushResult(None, attempt, True)))
+                    continue
+                self._git(
+                    "commit",
+                    "-q",
+                    "--no-verify",
+                    "--cleanup=whitespace",
+                    "-m",
+                    edit.message.render(),
+                    doing="committing",
+                    env=self._author,
+                )
+                sha = self._git("rev-parse", "HEAD", doing="reading HEAD")
+                outcomes.append((p, PushResult(sha, attempt, False)))
+                # The next plan in the batch sees this commit, exactly as if it had been pushed already.
+                added = frozenset(_checked_path(f) for f in edit.files)
+                snapshot = Snapshot(sha, self.workdir, snapshot.tracked | added)
+            # Outcomes count only once they are on the remote: a rejected push re-plans everyone, because a
+            # no-op or a conflict may have been decided against a sibling commit that never landed.
+            commits = sum(1 for _, r in outcomes if isinstance(r, PushResult) and not r.noop)
+            if not commits or self._push():
+                for p, outcome in outcomes:
+                    p.settle(outcome)
+                return
             if attempt < self._max_tries and time.monotonic() < deadline:
                 if self._on_push_retry is not None:
                     self._on_push_retry()
                 cap = min(self._backoff[1], self._backoff[0] * 2 ** (attempt - 1))
                 delay = secrets.SystemRandom().uniform(cap / 2, cap)
                 log.info(
-                    "push to %s %s rejected (try %d); re-planning in %.2fs",
+                    "push of %d commit(s) to %s %s rejected (try %d); re-planning in %.2fs",
+                    commits,
                     self.display_url,
                     self.branch,
                     attempt,

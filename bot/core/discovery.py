@@ -12,6 +12,7 @@ the pipeline, else the literal prefix of its filter pattern (`^staging-v...` →
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -153,15 +154,24 @@ def _documents(files: Mapping[str, str], substitutions: Mapping[str, str], probl
         if "image.toolkit.fluxcd.io" not in text:  # cheap screen: most manifests are not Flux image objects
             continue
         try:
-            loaded = yamldocs.load_all(substitute(text, substitutions))
+            loaded = _image_objects(substitute(text, substitutions))
         except (yaml.YAMLError, RecursionError, ValueError) as err:
             mark = getattr(err, "problem_mark", None)
             problems.append(f"{file}: not valid YAML" + (f" (line {mark.line + 1})" if mark else ""))
             continue
-        for body in loaded:
-            if isinstance(body, Mapping) and str(body.get("apiVersion", "")).startswith(IMAGE_GROUP):
-                docs.append(_Doc(file, body))
+        docs.extend(_Doc(file, body) for body in loaded)
     return docs
+
+
+# Parsing dominates discovery, which runs per command and per push re-plan over mostly unchanged files.
+# Memoised on the text; the bodies are shared between calls, so nothing here may mutate them.
+@functools.lru_cache(maxsize=4096)
+def _image_objects(text: str) -> tuple[Mapping[str, Any], ...]:
+    return tuple(
+        body
+        for body in yamldocs.load_all(text)
+        if isinstance(body, Mapping) and str(body.get("apiVersion", "")).startswith(IMAGE_GROUP)
+    )
 
 
 def _env_of(policy_ns: str, spec: PolicySpec, pipeline: Sequence[str]) -> str | None:

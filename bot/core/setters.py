@@ -16,6 +16,7 @@ fieldmeta. What matters, and what a naive port gets wrong:
 
 from __future__ import annotations
 
+import functools
 import json
 import posixpath
 from collections.abc import Mapping
@@ -127,9 +128,12 @@ def _split_setter(setter: str) -> tuple[str, str] | None:
     return None
 
 
-def _marked(file: str, text: str) -> list[tuple[MarkerSite, Scalar]]:
+# Discovery runs on every command and on every re-plan of a push, over files that rarely change between
+# two runs; the answer depends on (file, text) alone and is immutable, so it is memoised.
+@functools.lru_cache(maxsize=8192)
+def _marked(file: str, text: str) -> tuple[tuple[MarkerSite, Scalar], ...]:
     if not is_candidate_file(file) or TOKEN not in text:
-        return []
+        return ()
     scalars = yamltext.value_scalars(text, commented_only=True)
     out: list[tuple[MarkerSite, Scalar]] = []
     for s in scalars or ():
@@ -137,7 +141,7 @@ def _marked(file: str, text: str) -> list[tuple[MarkerSite, Scalar]]:
         split = _split_setter(setter) if setter else None
         if setter and split:
             out.append((MarkerSite(file, s.line, s.object, setter, split[0], split[1], s.value, s.path), s))
-    return out
+    return tuple(out)
 
 
 def find_markers(file: str, text: str) -> list[MarkerSite]:

@@ -285,6 +285,62 @@ def test_instances_sharing_url_and_branch_take_turns_in_one_process(bare_remote:
     assert remote.git("rev-list", "--count", "main") == "11"
 
 
+def test_callers_queued_behind_a_push_land_together_one_commit_each(bare_remote: MakeRemote,
+                                                                    tmp_path: Path) -> None:
+    remote = bare_remote(layout())
+    remote.git("config", "core.logAllRefUpdates", "always")
+    repo = repo_for(remote.url, tmp_path / "clone")
+    repo.sync()
+    gate = threading.Event()
+    results: dict[str, PushResult | BaseException] = {}
+
+    def first(snapshot: Snapshot) -> Edit | None:
+        gate.wait(30)  # holds the lock while the others queue up
+        return bump("svc-a", 1)(snapshot)
+
+    def conflicting(snapshot: Snapshot) -> Edit | None:
+        raise PushConflict("svc-b moved.", current="x")
+
+    def call(name: str, plan: Callable[[Snapshot], Edit | None]) -> None:
+        try:
+            results[name] = repo.commit_and_push(plan)
+        except BaseException as err:
+            results[name] = err
+
+    plans = {"first": first, "a2": bump("svc-a", 2), "b1": bump("svc-b", 1), "conflict": conflicting,
+             "b1-again": bump("svc-b", 1), "a3": bump("svc-a", 3)}  # fmt: skip
+    threads = {n: threading.Thread(target=call, args=(n, p)) for n, p in plans.items()}
+    threads["first"].start()
+    time.sleep(0.2)
+    for name in ("a2", "b1", "conflict", "b1-again", "a3"):
+        threads[name].start()
+        while repo.waiting < list(plans).index(name):  # queue in this order, behind the first
+            time.sleep(0.01)
+    before = len(_reflog(remote))
+    gate.set()
+    for t in threads.values():
+        t.join(timeout=60)
+
+    assert isinstance(results["conflict"], PushConflict)  # only its own caller sees its refusal
+    noop = results["b1-again"]
+    assert isinstance(noop, PushResult) and noop.noop  # planned on top of b1's commit, in the same batch
+    landed = {n: r for n, r in results.items() if isinstance(r, PushResult) and not r.noop}
+    assert set(landed) == {"first", "a2", "b1", "a3"}
+    assert len(_reflog(remote)) - before == 2, "the four queued behind the first should go in one push"
+    subjects = remote.git("log", "--format=%s", "-4", "main").splitlines()
+    assert subjects == [f"promote({s}): v0.0.{n} a1b2c3d develop → staging"
+                        for s, n in (("svc-a", 3), ("svc-b", 1), ("svc-a", 2), ("svc-a", 1))]  # fmt: skip
+    assert remote.git("rev-list", "--count", "main") == "5"
+    assert landed["a3"].sha == remote.head()
+    assert current_n(remote.show(deploy_path("svc-a"))) == 3
+    assert_clean(repo)
+
+
+def _reflog(remote: BareRemote) -> list[str]:
+    log = remote.path / "logs" / "refs" / "heads" / "main"  # written from the first update after the config
+    return log.read_text().splitlines() if log.exists() else []
+
+
 def test_retry_replans_on_the_new_head_and_propagates_the_plans_conflict(bare_remote: MakeRemote,
                                                                          tmp_path: Path) -> None:
     remote = bare_remote(layout())
