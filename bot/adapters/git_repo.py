@@ -15,8 +15,8 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -74,14 +74,21 @@ def _lock_for(url: str, branch: str) -> threading.RLock:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The tree at `head`, read from the clone's working copy; valid until the next sync of that clone."""
+    """The tree at `head`, read from the clone's working copy; valid until the next sync of that clone.
+
+    `overlay` holds files written by earlier commits of the same group commit, which exist only as Git
+    objects until the push: reads see them first, exactly as if those commits were checked out."""
 
     head: str
     root: Path
     tracked: frozenset[str] = field(default=frozenset(), repr=False)
+    overlay: Mapping[str, str] = field(default_factory=dict, repr=False)
+    modes: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def read(self, path: str) -> str | None:
         rel = posixpath.normpath(path.lstrip("/")) if path else ""
+        if rel in self.overlay:
+            return self.overlay[rel]
         if rel not in self.tracked:
             return None
         try:
@@ -129,6 +136,37 @@ class _Pending:
         if isinstance(self._outcome, BaseException):
             raise self._outcome
         return self._outcome
+
+
+_SYMLINK = "120000"
+_FILE_MODES = ("100644", "100755")
+# fast-import updates a ref; a private one, so the branch itself only moves by the reset after the push.
+_BATCH_REF = "refs/gitops-bot/batch"
+
+
+def _parents(rel: str) -> list[str]:
+    parts = rel.split("/")[:-1]
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _quoted(path: str) -> str:
+    """A path as fast-import reads it: C-style quoted when it has a quote, backslash, newline or leading space."""
+    if not any(c in path for c in '"\\\n') and not path.startswith(" "):
+        return path
+    return '"' + path.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _clean_message(text: str) -> str:
+    """What `git commit --cleanup=whitespace` keeps: no trailing blanks, no leading, trailing or repeated
+    empty lines, one final newline."""
+    lines: list[str] = []
+    for line in text.splitlines():
+        stripped = line.rstrip()
+        if stripped or (lines and lines[-1]):
+            lines.append(stripped)
+    while lines and not lines[-1]:
+        lines.pop()
+    return "\n".join(lines) + "\n"
 
 
 def _checked_rev(rev: str) -> str:
@@ -265,8 +303,12 @@ class GitRepo:
             self._git("clean", "-q", "-ffdx", doing="cleaning the clone")
         self._checked_out = True
         head = self._git("rev-parse", "HEAD", doing="reading HEAD")
-        listed = self._git("ls-files", "-z", doing="listing files")
-        return Snapshot(head, self.workdir, frozenset(p for p in listed.split("\0") if p))
+        listed = self._git("ls-files", "-s", "-z", doing="listing files")
+        modes = {}
+        for entry in filter(None, listed.split("\0")):
+            info, _, path = entry.partition("\t")
+            modes[path] = info.split(" ", 1)[0]
+        return Snapshot(head, self.workdir, frozenset(modes), modes=modes)
 
     def _clone(self) -> None:
         if self.workdir.exists() and any(self.workdir.iterdir()):
@@ -355,50 +397,52 @@ class GitRepo:
     def _push_batch(self, batch: Sequence[_Pending]) -> None:
         deadline = time.monotonic() + self._push_budget
         for attempt in range(1, self._max_tries + 1):
-            snapshot = self._sync()
+            base = self._sync()
+            synced = time.monotonic()
+            snapshot = base
             outcomes: list[tuple[_Pending, PushResult | BaseException]] = []
+            commits: list[tuple[_Pending, dict[str, str], str]] = []
             for p in batch:
                 try:
                     edit = p.plan(snapshot)
                 except Exception as err:  # this caller's refusal (a conflict, a bad plan); the others go on
                     outcomes.append((p, err))
                     continue
-                if edit is None or not self._write(edit):
+                changed = self._changes(snapshot, edit) if edit is not None else {}
+                if edit is None or not changed:
                     outcomes.append((p, PushResult(None, attempt, True)))
                     continue
-                self._git(
-                    "commit",
-                    "-q",
-                    "--no-verify",
-                    "--cleanup=whitespace",
-                    "-m",
-                    edit.message.render(),
-                    doing="committing",
-                    env=self._author,
-                )
-                sha = self._git("rev-parse", "HEAD", doing="reading HEAD")
-                outcomes.append((p, PushResult(sha, attempt, False)))
+                commits.append((p, changed, _clean_message(edit.message.render())))
                 # The next plan in the batch sees this commit, exactly as if it had been pushed already.
-                added = frozenset(_checked_path(f) for f in edit.files)
-                snapshot = Snapshot(sha, self.workdir, snapshot.tracked | added)
+                snapshot = replace(snapshot, overlay={**snapshot.overlay, **changed})
             # Outcomes count only once they are on the remote: a rejected push re-plans everyone, because a
             # no-op or a conflict may have been decided against a sibling commit that never landed.
-            commits = sum(1 for _, r in outcomes if isinstance(r, PushResult) and not r.noop)
-            if not commits or self._push():
+            planned = time.monotonic()
+            shas = self._import(base, commits) if commits else []
+            if not commits or self._push(shas[-1]):
+                if commits:  # leave the clone on what is now origin/<branch>, clean
+                    self._git("reset", "-q", "--hard", shas[-1], doing="resetting the clone")
+                results = {id(p): PushResult(sha, attempt, False) for (p, _, _), sha in zip(commits, shas, strict=True)}
                 for p, outcome in outcomes:
                     p.settle(outcome)
+                for p, _, _ in commits:
+                    p.settle(results[id(p)])
                 return
             if attempt < self._max_tries and time.monotonic() < deadline:
                 if self._on_push_retry is not None:
                     self._on_push_retry()
                 cap = min(self._backoff[1], self._backoff[0] * 2 ** (attempt - 1))
                 delay = secrets.SystemRandom().uniform(cap / 2, cap)
+                # The window (fetch done → push answered) is what has to be shorter than the others' cadence.
                 log.info(
-                    "push of %d commit(s) to %s %s rejected (try %d); re-planning in %.2fs",
-                    commits,
+                    "push of %d commit(s) to %s %s rejected (try %d; planned in %.0f ms, window %.0f ms); "
+                    "re-planning in %.2fs",
+                    len(commits),
                     self.display_url,
                     self.branch,
                     attempt,
+                    (planned - synced) * 1000,
+                    (time.monotonic() - synced) * 1000,
                     delay,
                 )
                 time.sleep(delay)
@@ -409,28 +453,63 @@ class GitRepo:
             hint="Something else is pushing to it constantly; try again in a minute.",
         )
 
-    def _write(self, edit: Edit) -> bool:
-        changed: list[str] = []
+    def _changes(self, snapshot: Snapshot, edit: Edit) -> dict[str, str]:
+        """The edit's files that differ from the snapshot, checked: inside the repo and not over a symlink."""
+        changed: dict[str, str] = {}
         for path, text in edit.files.items():
             rel = _checked_path(path)
-            target = self.workdir / rel
-            data = text.encode("utf-8")
-            if target.is_file() and target.read_bytes() == data:
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-            changed.append(rel)
-        if changed:
-            self._git("add", "--", *changed, doing="staging the change")
-        return bool(changed)
+            if snapshot.modes.get(rel) == _SYMLINK or any(
+                snapshot.modes.get(parent) == _SYMLINK for parent in _parents(rel)
+            ):
+                raise InvalidInput(
+                    f"{path!r} is a symbolic link in the repository; the bot does not write through links."
+                )
+            if snapshot.read(rel) != text:
+                changed[rel] = text
+        return changed
 
-    def _push(self) -> bool:
+    def _import(self, base: Snapshot, commits: Sequence[tuple[_Pending, Mapping[str, str], str]]) -> list[str]:
+        """The batch's commits as objects, one `git fast-import` for all of them: a git child per commit would
+        keep the window between fetch and push open several times longer on a busy branch."""
+        when = f"{int(time.time())} +0000"
+        who = f"{self._author['GIT_COMMITTER_NAME']} <{self._author['GIT_COMMITTER_EMAIL']}>"
+        out = bytearray()
+        for n, (_, files, message) in enumerate(commits, start=1):
+            data = message.encode("utf-8")
+            out += f"commit {_BATCH_REF}\nmark :{n}\nauthor {who} {when}\ncommitter {who} {when}\n".encode()
+            out += b"data %d\n%s\n" % (len(data), data)
+            out += (f"from {base.head}\n" if n == 1 else f"from :{n - 1}\n").encode()
+            for path, text in files.items():
+                blob = text.encode("utf-8")
+                mode = base.modes.get(path, "100644")
+                out += f"M {mode if mode in _FILE_MODES else '100644'} inline {_quoted(path)}\n".encode()
+                out += b"data %d\n%s\n" % (len(blob), blob)
+        scratch = Path(tempfile.mkdtemp(prefix="batch-", dir=self.workdir / ".git"))
+        try:
+            (scratch / "stream").write_bytes(bytes(out))
+            with (scratch / "stream").open("rb") as stream:
+                status, _, err = git.Git(self.workdir).execute(
+                    ["git", "fast-import", "--quiet", "--force", f"--export-marks={scratch / 'marks'}"],
+                    env=self._env,
+                    istream=stream,
+                    with_extended_output=True,
+                    with_exceptions=False,
+                )
+            if status != 0:
+                raise self._failure(err, "writing the commits", network=False)
+            found = dict(line.split(" ", 1) for line in (scratch / "marks").read_text().splitlines() if line)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        return [found[f":{n}"].strip() for n in range(1, len(commits) + 1)]
+
+    def _push(self, sha: str) -> bool:
         """True when the push landed; False when the branch moved under us (re-plan and retry)."""
-        status, out, err = self._run(["push", "--porcelain", "origin", f"HEAD:refs/heads/{self.branch}"], network=True)
+        status, out, err = self._run(["push", "--porcelain", "origin", f"{sha}:refs/heads/{self.branch}"], network=True)
         if status == 0:
             return True
         text = f"{err}\n{out}"
         if not _TIMED_OUT.search(text) and any(r in text for r in _RETRYABLE_REJECTIONS):
+            log.debug("push rejected: %s", self._redact(text.strip()))
             return False
         raise self._failure(text, "pushing", network=True)
 

@@ -5,7 +5,8 @@ remote    fleet.git in the seed layout (staging and production only): staging at
           0.0.1, so every service has one promotion waiting; reflogs on, so a forced update would show
 bots      `python -m bot -c <cfg> serve` children, each with its own state_dir (clone + SQLite) and
           its own process group, so teardown reaches whatever git they forked
-flux      a thread committing "Update from image update automation" every ~100 ms to a file that is
+flux      a thread committing "Update from image update automation" every ~100 ms, through the same git
+          daemon as the bots, to a file that is
           no promotion's marker, retrying when a bot's push got in first, as Flux does
 """
 
@@ -129,29 +130,44 @@ class BotProcess:
 
 
 class FluxCommitter:
-    """A thread playing image-automation: commit, push, and on a rejected push fetch and try again."""
+    """A thread playing image-automation over the same `git daemon` as the bots: fetch, commit, push, and on a
+    rejected push try again on the next tick, as Flux does."""
 
-    def __init__(self, remote: BareRemote, period: float = 0.1) -> None:
+    def __init__(self, remote: BareRemote, url: str, workdir: Path, period: float = 0.1) -> None:
         self.remote = remote
         self.period = period
         self.pushed: list[str] = []
         self.rejected = 0
+        self._url = url
+        self._clone = workdir
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="flux-committer", daemon=True)
 
     def start(self) -> None:
+        git("clone", "-q", "--branch", self.remote.branch, self._url, str(self._clone))
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=30)
 
+    def _push(self, n: int) -> str:
+        branch = self.remote.branch
+        git("fetch", "-q", "origin", cwd=self._clone)
+        git("reset", "-q", "--hard", f"origin/{branch}", cwd=self._clone)
+        (self._clone / FLUX_FILE).parent.mkdir(parents=True, exist_ok=True)
+        (self._clone / FLUX_FILE).write_text(f"reconciled {n}\n")
+        git("add", "-A", cwd=self._clone)
+        git("commit", "-q", "-m", AUTOMATION, cwd=self._clone, env=FLUX_ENV)
+        git("push", "-q", "origin", f"HEAD:refs/heads/{branch}", cwd=self._clone)
+        return git("rev-parse", "HEAD", cwd=self._clone)
+
     def _run(self) -> None:
         n = 0
         while not self._stop.is_set():
             n += 1
             try:
-                self.pushed.append(self.remote.push({FLUX_FILE: f"reconciled {n}\n"}, AUTOMATION, env=FLUX_ENV))
+                self.pushed.append(self._push(n))
             except AssertionError:  # git's "rejected … fetch first": a bot pushed in between
                 self.rejected += 1
             self._stop.wait(self.period)
@@ -224,7 +240,7 @@ def running_cluster(
         for proc in procs:
             proc.wait_ready()
         seeded = remote.head()
-        flux = FluxCommitter(remote, flux_period)
+        flux = FluxCommitter(remote, daemon.url(remote.name), root / "flux-clone", flux_period)
         flux.start()
         yield Cluster(root, remote, registry, releases, procs, flux, seeded)
     finally:

@@ -31,7 +31,7 @@ from tests.reliability.cluster import (
     running_cluster,
 )
 
-N = 25
+N = 50
 SERVICES = tuple(f"svc-{i:02d}" for i in range(N))
 FIELDS = "commit %H%n%(trailers:only,unfold)"  # printable: git() strips output, and \x1c-\x1f are whitespace
 
@@ -74,10 +74,9 @@ def _promotion_commits(c: Cluster) -> dict[str, dict[str, str]]:
     return commits
 
 
-# The issue asks for an automation commit every ~100 ms. At that rate, on this 2-core machine, two bots plus the
-# committer do not finish 25 promotions inside the test's budget (pushes keep losing the race; see the closing
-# note of issue #9). 0.5 s is the fastest rate that passes reliably here today.
-FLUX_PERIOD = 0.5
+# An automation commit every ~100 ms, as the issue asks. Pushes from each bot are group commits (see
+# GitRepo.commit_and_push), which is what lets 50 promotions through between Flux's pushes.
+FLUX_PERIOD = 0.1
 
 
 @pytest.mark.slow
@@ -122,7 +121,12 @@ def test_concurrent_promotions_through_two_bots_land_once_on_a_linear_history(
     head = c.remote.head()
     assert c.remote.git("rev-list", "--merges", f"{c.seeded}..{head}") == ""
     updates = reflog_updates(c.remote)
-    assert len(updates) >= N + len(c.flux.pushed)
+    news = {new for _, new in updates}
+    assert set(c.flux.pushed) <= news, "an automation push the committer saw land is not in the remote's reflog"
+    bot_pushes = len(updates) - len(c.flux.pushed)
+    assert 1 <= bot_pushes <= N  # group commits: queued promotions share a push, one commit each
+    print(f"\n{N} promotions in {bot_pushes} pushes beside {len(c.flux.pushed)} automation commits "
+          f"({c.flux.rejected} automation pushes lost a race)")  # fmt: skip
     for old, new in updates:
         assert set(old) == {"0"} or is_ancestor(c.remote, old, new), f"forced update {old} → {new}"
     reported = [m.group(1) for d in finished if (m := re.search(r"commit `([0-9a-f]{12})`", json.dumps(d.json)))]
