@@ -405,10 +405,10 @@ class GitRepo:
             for p in batch:
                 try:
                     edit = p.plan(snapshot)
-                except Exception as err:  # this caller's refusal (a conflict, a bad plan); the others go on
+                    changed = self._changes(snapshot, edit) if edit is not None else {}
+                except Exception as err:  # this caller's refusal (a conflict, a bad edit); the others go on
                     outcomes.append((p, err))
                     continue
-                changed = self._changes(snapshot, edit) if edit is not None else {}
                 if edit is None or not changed:
                     outcomes.append((p, PushResult(None, attempt, True)))
                     continue

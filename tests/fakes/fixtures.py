@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.canaries import BOT_TOKEN, SIGNING_SECRET
 from tests.fakes.slack_api import FakeSlack
 
-BOT_TOKEN = "xoxb-fake-bot-token"
-SIGNING_SECRET = "fake-signing-secret"
+__all__ = ["BOT_TOKEN", "SIGNING_SECRET", "fake_slack"]  # the canaries, re-exported for older imports
 
 
 @pytest.fixture

@@ -26,6 +26,9 @@ from urllib.parse import parse_qsl, urlsplit
 from tests.fakes.slack_workspace import JSON, ApiRefusal, Workspace
 
 RESPOND_METHOD = "respond"  # the `Call.method` of a response_url post, and its key for fail_next/set_latency
+# Every fake made in this process, in order; tests/secrets_guard.py takes them after each test to read what
+# the bot sent, so a fake a test builds itself is checked as well as the fixture's.
+MADE: list[FakeSlack] = []
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,7 @@ class FakeSlack(Workspace):
         self._latency: dict[str, float] = {}
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        MADE.append(self)
 
     # -- lifecycle -------------------------------------------------------------------------------------------------
     def start(self) -> FakeSlack:

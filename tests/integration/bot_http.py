@@ -12,11 +12,10 @@ from typing import Any
 
 from bot.service import Bot
 from bot.slack import blocks
-from tests.fakes.fixtures import SIGNING_SECRET
+from tests.canaries import FLUX_TOKEN, SIGNING_SECRET
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import signed_headers
 
-FLUX_TOKEN = "flux-hmac-token-for-observability"
 EXAMPLES = json.loads((Path(__file__).parents[1] / "conformance" / "data" / "events_examples.json").read_text())
 
 

@@ -19,12 +19,11 @@ import yaml
 from bot import settings as settings_mod
 from bot.service import Bot, assemble
 from bot.slack import blocks
-from tests.fakes.fixtures import BOT_TOKEN, SIGNING_SECRET
+from tests.canaries import BOT_TOKEN, FLUX_TOKEN, SIGNING_SECRET
 from tests.fakes.slack_api import FakeSlack
 from tests.integration.slack_bot import PROD_CHANNEL, REQUESTER, SlackBot, populate, slack_config
 from tests.integration.world import World, running_world
 
-TOKEN = "flux-hmac-token-for-tests"
 DATA = Path(__file__).resolve().parents[1] / "conformance" / "data" / "events_examples.json"
 EXAMPLES = json.loads(DATA.read_text())["examples"]
 IMAGES, ALERTS = "C0IMAGES", "C0ALERTS"
@@ -53,14 +52,14 @@ def _start(world: World, fake: FakeSlack) -> Bot:
     for ch in (IMAGES, ALERTS):
         fake.add_channel(ch)
     bot = assemble(settings_mod.load(_config(world, fake)), bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET,
-                   flux_token=TOKEN)  # fmt: skip
+                   flux_token=FLUX_TOKEN)  # fmt: skip
     bot.server.start()
     return bot
 
 
 def _post(bot: Bot, body: bytes, signature: str | None = None) -> int:
     headers = {"Content-Type": "application/json", "Gotk-Component": "kustomize-controller"}
-    sig = signature if signature is not None else "sha256=" + hmac.new(TOKEN.encode(), body, hashlib.sha256).hexdigest()
+    sig = signature if signature is not None else "sha256=" + hmac.new(FLUX_TOKEN.encode(), body, hashlib.sha256).hexdigest()
     if sig:
         headers["X-Signature"] = sig
     req = urllib.request.Request(f"{bot.server.url}/flux/events", data=body, headers=headers, method="POST")  # noqa: S310
@@ -187,7 +186,7 @@ def test_watchdog_warns_in_the_thread_when_flux_stays_silent(world: World, fake_
     clock = Clock()
     populate(fake_slack)
     bot = assemble(settings_mod.load(_config(world, fake_slack)), bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET,
-                   flux_token=TOKEN, clock=clock)  # fmt: skip
+                   flux_token=FLUX_TOKEN, clock=clock)  # fmt: skip
     bot.server.start()
     try:
         _promote(SlackBot(bot, fake_slack, world), fake_slack, world.tags[("backend", "staging", "0.0.2")])

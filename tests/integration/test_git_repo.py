@@ -211,6 +211,29 @@ def test_an_edit_outside_the_repository_is_refused(bare_remote: MakeRemote, tmp_
     assert_clean(repo)
 
 
+def test_an_edit_through_a_symlink_is_refused(bare_remote: MakeRemote, tmp_path: Path) -> None:
+    remote = bare_remote(layout())
+    other = tmp_path / "other"
+    git("clone", "-q", remote.url, str(other))
+    (other / "linked").symlink_to("/tmp")
+    (other / "deploy.yaml").symlink_to(deploy_path("svc-a"))
+    git("add", "-A", cwd=other)
+    git("commit", "-q", "-m", "links", cwd=other)
+    git("push", "-q", "origin", "HEAD:main", cwd=other)
+    before = remote.head()
+    repo = repo_for(remote.url, tmp_path / "clone")
+    for bad in ("linked/x.yaml", "deploy.yaml"):
+        edit = Edit({bad: "x: 1\n"}, promotion("svc-a", 1))
+
+        def plan(snapshot: Snapshot, edit: Edit = edit) -> Edit | None:
+            return edit
+
+        with pytest.raises(InvalidInput, match="symbolic link"):
+            repo.commit_and_push(plan)
+    assert remote.head() == before
+    assert_clean(repo)
+
+
 # --- contention -----------------------------------------------------------------------------------------
 
 
@@ -484,7 +507,7 @@ def test_a_wrong_token_is_reported_without_the_token(
     bare_remote: MakeRemote, git_http: GitHTTP, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     remote = bare_remote(layout())
-    wrong = "tok_WRONGWRONGWRONG"
+    wrong = WRONG_GIT_TOKEN
     repo = repo_for(git_http.url(remote.name), tmp_path / "clone", credentials=GitCredentials(token=wrong))
     with caplog.at_level(logging.DEBUG), pytest.raises(RemoteUnreachable) as info:
         repo.sync()

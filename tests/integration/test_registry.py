@@ -196,13 +196,13 @@ def test_basic_auth_from_env_and_docker_config(basic_registry: RegistryServer, t
     assert from_file.list_tags(REPO) == ["v1", "v1-copy"]
 
 
-@pytest.mark.parametrize("creds", [None, (USER, "wrong-password")], ids=["anonymous", "wrong"])
+@pytest.mark.parametrize("creds", [None, (USER, WRONG_REGISTRY_PASSWORD)], ids=["anonymous", "wrong"])
 def test_basic_auth_refusals_name_no_secret(
     basic_registry: RegistryServer, creds: tuple[str, str] | None
 ) -> None:
     with pytest.raises(RegistryAuthError) as caught:
         client(basic_registry, credentials=creds).list_tags(REPO)
-    assert "wrong-password" not in str(caught.value)
+    assert WRONG_REGISTRY_PASSWORD not in str(caught.value)
     assert "REGISTRY_127_0_0_1_" in caught.value.hint
 
 
@@ -238,7 +238,7 @@ def test_anonymous_bearer_can_read_but_not_push(
         reg.retag(REPO, "v1", ["v2"])
     assert reg.list_tags(REPO) == ["v1"]
     with pytest.raises(RegistryAuthError, match="refused the configured credentials"):
-        client(token_registry, credentials=(USER, "wrong-password")).list_tags(REPO)
+        client(token_registry, credentials=(USER, WRONG_REGISTRY_PASSWORD)).list_tags(REPO)
 
 
 def test_expired_tokens_are_fetched_again(token_server: TokenServer, token_registry: RegistryServer) -> None:

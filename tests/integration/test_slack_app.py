@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.slack import blocks
+from tests.canaries import SIGNING_SECRET
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import command_body, signed_headers
 from tests.integration.slack_bot import APPROVER, GUEST, OUTSIDER, PROD_CHANNEL, REQUESTER, running_bot
@@ -66,10 +67,10 @@ def test_forged_stale_and_unsigned_requests_are_401_and_do_nothing(world: World,
         body = command_body("/promote", f"{_staging_tag(world)} to production", user_id=REQUESTER,
                             response_url=fake_slack.response_url("x"))  # fmt: skip
         form = {"Content-Type": "application/x-www-form-urlencoded"}
-        good = signed_headers("fake-signing-secret", body)
+        good = signed_headers(SIGNING_SECRET, body)
         cases = {
             "forged": {**signed_headers("wrong-secret", body), **form},
-            "stale": {**signed_headers("fake-signing-secret", body, ts=int(time.time()) - 301), **form},
+            "stale": {**signed_headers(SIGNING_SECRET, body, ts=int(time.time()) - 301), **form},
             "missing": form,
         }
         for name, headers in cases.items():

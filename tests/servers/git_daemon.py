@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.canaries import GIT_TOKEN
+
 GIT_ENV = {
     "GIT_CONFIG_NOSYSTEM": "1",
     "GIT_CONFIG_GLOBAL": os.devnull,
@@ -100,6 +102,10 @@ class BareRemote:
 
 MakeRemote = Callable[..., BareRemote]
 
+# Every remote made in this process, in order; tests/secrets_guard.py takes them after each test and reads
+# their history (messages and diffs) for canaries.
+MADE: list[BareRemote] = []
+
 
 def make_bare_remote(base: Path, files: Mapping[str, str] | None = None, name: str = "fleet.git",
                      branch: str = "main", message: str = "initial layout") -> BareRemote:
@@ -112,7 +118,9 @@ def make_bare_remote(base: Path, files: Mapping[str, str] | None = None, name: s
     git("add", "-A", cwd=seed)
     git("commit", "-q", "-m", message, cwd=seed)
     git("push", "-q", str(path), f"HEAD:refs/heads/{branch}", cwd=seed)
-    return BareRemote(path, branch)
+    remote = BareRemote(path, branch)
+    MADE.append(remote)
+    return remote
 
 
 @pytest.fixture
@@ -301,7 +309,7 @@ class _GitHTTPHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def git_http(remotes_dir: Path) -> Iterator[GitHTTP]:
-    server = GitHTTP(remotes_dir, "x-access-token", "tok_" + base64.b32encode(os.urandom(10)).decode())
+    server = GitHTTP(remotes_dir, "x-access-token", GIT_TOKEN)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:

@@ -25,10 +25,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from tests.canaries import REGISTRY_PASSWORD
+
 BINARY = "/usr/bin/docker-registry"
 SERVICE = "test-registry"
 ISSUER = "test-token-issuer"
-USER, PASSWORD = "promoter", "s3cret-pw"
+USER, PASSWORD = "promoter", REGISTRY_PASSWORD  # the user name is no secret; the password is a canary
 _LIVE: set[RegistryServer] = set()
 
 
