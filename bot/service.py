@@ -111,16 +111,15 @@ def assemble(
     router.route("GET", "/metrics", metrics.handle)
     if app_token is None:
         router.mount("/slack/events", SlackRequestHandler(app))
-    deliverer = _flux(settings, router, store, ctx, bot_token, clock, flux_token, metrics=metrics)
+    deliverer = _outbox(settings, router, store, ctx, bot_token, clock, flux_token, metrics=metrics)
     server = Server(router, host=listen[0], port=listen[1])
     bot = Bot(settings, server, workers, readiness, store, ctx, deliverer, metrics=metrics)
-    if deliverer is not None:
-        deliverer.start()
-        bot.stop_hooks.append(deliverer.stop)
+    deliverer.start()
+    bot.stop_hooks.append(deliverer.stop)
     jobs = standard_jobs(
         ctx,
         store,
-        deliverer,
+        deliverer if flux_token else None,
         lambda env: settings.env(env).channel or None,
         clock,
         _counted(metrics, timed.report),
@@ -133,6 +132,7 @@ def assemble(
     bot.stop_hooks.append(store.close)
     _check_slack(client, readiness)
     _check_git(ctx, readiness)
+    _recover(workflow)
     if app_token is not None:
         handler = SocketModeHandler(app, app_token)
         handler.connect()  # type: ignore[no-untyped-call]  # non-blocking: HTTP keeps serving probes
@@ -140,7 +140,7 @@ def assemble(
     return bot
 
 
-def _flux(  # noqa: PLR0917 - private assembly step of `assemble`, called once
+def _outbox(  # noqa: PLR0917 - private assembly step of `assemble`, called once
     settings: Settings,
     router: Router,
     store: StateStore,
@@ -150,30 +150,41 @@ def _flux(  # noqa: PLR0917 - private assembly step of `assemble`, called once
     token: str | None,
     *,
     metrics: Metrics,
-) -> Deliverer | None:
-    """Mount the Flux receiver and build its deliverer; without FLUX_WEBHOOK_TOKEN there is no receiver."""
-    if not token:
-        log.info("FLUX_WEBHOOK_TOKEN is not set: the Flux receiver is off")
-        return None
+) -> Deliverer:
+    """The deliverer that empties the outbox (always: statuses Slack refused wait there too), and the Flux
+    receiver feeding it, mounted only with FLUX_WEBHOOK_TOKEN."""
 
     def env_channel(name: str) -> str | None:
         return settings.env(name).channel or None if name in settings.pipeline else None
 
-    receiver = FluxReceiver(
-        store,
-        hmac_key=token.encode(),
-        bearer=None,
-        routes=settings.flux.routes,
-        default_channel=env_channel,
-        dedupe_window=settings.flux.dedupe_window,
-        on_result=metrics.flux_result,
-    )
-    router.route("POST", settings.flux.path, receiver.handle)
+    if token:
+        receiver = FluxReceiver(
+            store,
+            hmac_key=token.encode(),
+            bearer=None,
+            routes=settings.flux.routes,
+            default_channel=env_channel,
+            dedupe_window=settings.flux.dedupe_window,
+            on_result=metrics.flux_result,
+        )
+        router.route("POST", settings.flux.path, receiver.handle)
+    else:
+        log.info("FLUX_WEBHOOK_TOKEN is not set: the Flux receiver is off")
     # Its own client without the blocking 429 retry handler: the deliverer schedules retries itself.
     client = WebClient(token=bot_token, base_url=settings.slack_api_url, timeout=10)
     metrics.count_slack_429s(client)
     return Deliverer(store, client, ctx.repo, clock=clock, reconcile_timeout=settings.flux.reconcile_timeout,
-                     env_channel=env_channel, rollback_button=lambda env: env == settings.pipeline[-1])  # fmt: skip
+                     env_channel=env_channel, rollback_button=lambda env: env == settings.pipeline[-1],
+                     watch=bool(token))  # fmt: skip
+
+
+def _recover(workflow: Workflow) -> None:
+    """Settle what a killed predecessor left running; a Git outage now must not keep the bot from starting."""
+    try:
+        if found := workflow.recover_interrupted():
+            log.warning("settled %d request(s) interrupted by the last stop", found)
+    except BotError as err:
+        log.warning("could not settle interrupted requests: %s", err.message)
 
 
 def _counted(metrics: Metrics, report: Callable[[Scheduled], None]) -> Callable[[Scheduled], None]:

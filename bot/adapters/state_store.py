@@ -261,6 +261,10 @@ class StateStore:
         rows = self._read(f"{_REQUEST} WHERE id = ?", (id,))
         return PendingRequest(*rows[0]) if rows else None
 
+    def requests_in(self, status: str) -> list[PendingRequest]:
+        """Every request in `status`, oldest first (e.g. "running" ones a killed process left behind)."""
+        return [PendingRequest(*r) for r in self._read(f"{_REQUEST} WHERE status = ? ORDER BY created_at", (status,))]
+
     def transition(self, id: str, expected: AbstractSet[str], to: str, **fields: str) -> bool:
         """Move `id` to `to` (and set `fields`) only if its status is one of `expected`; True if this call did."""
         illegal = sorted(s for s in expected if to not in _NEXT.get(s, ()))
@@ -328,6 +332,11 @@ class StateStore:
             db.execute("DELETE FROM idempotency WHERE expires_at <= ?", (now,))
             cur = db.execute("INSERT OR IGNORE INTO idempotency (key, expires_at) VALUES (?, ?)", (key, now + ttl))
             return cur.rowcount == 1
+
+    def release(self, key: str) -> None:
+        """Give a claim back (the work it guarded did not start), so the next try may claim it."""
+        with self._write() as db:
+            db.execute("DELETE FROM idempotency WHERE key = ?", (key,))
 
     # --- promotion threads ----------------------------------------------------------------------
     def record_thread(self, request_id: str, *, channel: str, ts: str, env: str, service: str) -> None:
@@ -407,6 +416,17 @@ class StateStore:
                 (next_attempt_at, error, id),
             )
             return cur.rowcount == 1
+
+    def waiting_before(self, key_prefix: str, id: int | None = None) -> float | None:
+        """When the earliest item whose key starts with `key_prefix` (and, given `id`, is older than it) is due
+        next; None when there is none. Lets one thread's messages keep their order through retries."""
+        like = key_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        sql = "SELECT min(next_attempt_at) FROM outbox WHERE dedupe_key LIKE ? ESCAPE '\\'"
+        args: tuple[Any, ...] = (like,)
+        if id is not None:
+            sql, args = sql + " AND id < ?", (like, id)
+        value = self._read(sql, args)[0][0]
+        return None if value is None else float(value)
 
     def depth(self) -> int:
         return int(self._read("SELECT count(*) FROM outbox")[0][0])

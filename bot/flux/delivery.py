@@ -35,7 +35,7 @@ from bot.flux.events import (
     render_image_update,
 )
 from bot.promotion.image_notices import new_automation_bumps
-from bot.slack import blocks
+from bot.slack import blocks, durable
 
 log = logging.getLogger(__name__)
 LAST_SEEN = "git.last_seen_head"
@@ -83,6 +83,7 @@ class Deliverer:
         reconcile_timeout: float = 900.0,
         env_channel: Callable[[str], str | None] = lambda _e: None,
         rollback_button: Callable[[str], bool] = lambda _e: False,
+        watch: bool = True,
     ) -> None:
         self.store = store
         self.client = client
@@ -92,6 +93,7 @@ class Deliverer:
         self.reconcile_timeout = reconcile_timeout
         self.env_channel = env_channel
         self.rollback_button = rollback_button
+        self.watch = watch  # the reconcile watchdog; off when no Flux events can arrive
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -103,7 +105,8 @@ class Deliverer:
             while not self._stop.wait(period):
                 try:
                     self.run_once()
-                    self.watchdog()
+                    if self.watch:
+                        self.watchdog()
                 except Exception:
                     log.exception("delivery round failed; retrying")
 
@@ -122,6 +125,9 @@ class Deliverer:
         done = 0
         for item in self.store.due(now, limit):
             data = json.loads(item.payload)
+            if durable.PAYLOAD_KEY in data:  # a thread's status or reply that Slack refused earlier
+                done += self._replay(item, data)
+                continue
             if "blocks" in data:  # a ready-made message with buttons: posted on its own, never coalesced
                 done += self._post_message(item.id, item.channel, data)
                 continue
@@ -160,6 +166,37 @@ class Deliverer:
             return 0
         self.pace.sent(channel, self.clock())
         self.store.delivered(item_id)
+        return 1
+
+    def _replay(self, item: Any, data: dict[str, Any]) -> int:
+        now = self.clock()
+        call = data[durable.PAYLOAD_KEY]
+        method, args = str(call.get("method")), dict(call.get("args") or {})
+        earlier = self.store.waiting_before(str(data.get("thread", "")), item.id)
+        if earlier is not None:  # an older message of the same thread still waits: keep the thread's order
+            self.store.retry_later(item.id, max(earlier, now), "waiting for an earlier message")
+            return 0
+        paced = method == "chat_postMessage"  # Slack's one-per-second is about posting, not editing
+        if method not in durable.METHODS or (paced and not self.pace.ready(item.channel, now)):
+            if method not in durable.METHODS:
+                self.store.delivered(item.id)  # not ours to replay; never loop on it
+            return 0
+        try:
+            getattr(self.client, method)(**args)
+        except Exception as err:
+            if not durable.retryable(err):
+                log.warning("%s in %s refused by Slack (%s); dropped", method, item.channel, type(err).__name__)
+                self.store.delivered(item.id)
+                return 0
+            wait = _retry_after(err)
+            backoff = wait if wait is not None else min(300.0, 2.0 ** min(item.attempts, 8))
+            if paced:
+                self.pace.sent(item.channel, now, backoff)
+            self.store.retry_later(item.id, now + backoff, type(err).__name__)
+            return 0
+        if paced:
+            self.pace.sent(item.channel, self.clock())
+        self.store.delivered(item.id)
         return 1
 
     def _post_notices(self, channel: str, entries: list[tuple[int, str]]) -> int:
@@ -277,13 +314,9 @@ class Deliverer:
 
     # --- Slack calls that must not break the loop -----------------------------------------------
     def _reply(self, channel: str, ts: str, text: str, broadcast: bool = False) -> None:
-        try:
-            self.client.chat_postMessage(channel=channel, thread_ts=ts, text=text, reply_broadcast=broadcast)
-        except Exception as err:
-            log.warning("thread reply in %s failed: %s", channel, type(err).__name__)
+        durable.DurableSlack(self.client, self.store).call(
+            "chat_postMessage", channel=channel, ts=ts, text=text, reply_broadcast=broadcast
+        )
 
     def _update(self, channel: str, ts: str, text: str) -> None:
-        try:
-            self.client.chat_update(channel=channel, ts=ts, text=text, blocks=[])
-        except Exception as err:
-            log.warning("chat.update in %s failed: %s", channel, type(err).__name__)
+        durable.DurableSlack(self.client, self.store).call("chat_update", channel=channel, ts=ts, text=text, blocks=[])

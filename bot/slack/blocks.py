@@ -31,6 +31,7 @@ STATUS_ICON = {
     "committed": "📝",
     "reconciled": "✅",
     "failed": "❌",
+    "interrupted": "⚠️",
     "cancelled": "🚫",
     "rejected": "🚫",
     "expired": "⌛",

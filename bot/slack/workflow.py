@@ -29,6 +29,7 @@ from bot.promotion.versions import versions
 from bot.settings import Settings
 from bot.slack import blocks
 from bot.slack.authz import Authorizer, Denied
+from bot.slack.durable import DurableSlack
 from bot.slack.fingerprint import fingerprint
 from bot.slack.parse import PromoteCmd, ReleaseCmd, ResumeCmd, RollbackCmd, VersionsCmd
 
@@ -71,6 +72,8 @@ class Store(Protocol):
 
     def claim(self, key: str, ttl: float) -> bool: ...
 
+    def release(self, key: str) -> None: ...
+
     def record_thread(self, request_id: str, *, channel: str, ts: str, env: str, service: str) -> None: ...
 
     def thread_of(self, request_id: str) -> Any: ...
@@ -78,6 +81,12 @@ class Store(Protocol):
     def thread_committed(self, request_id: str, sha: str) -> bool: ...
 
     def thread_failed(self, request_id: str) -> bool: ...
+
+    def enqueue(self, channel: str, payload: str, dedupe_key: str) -> int | None: ...
+
+    def waiting_before(self, key_prefix: str, id: int | None = None) -> float | None: ...
+
+    def requests_in(self, status: str) -> list[Any]: ...
 
 
 @dataclass(frozen=True)
@@ -282,7 +291,10 @@ class Workflow:
             respond(text=f"🚫 {err}", replace_original=False, response_type="ephemeral")
             return
         summary = _summary(cmd, req.service)
-        channel, ts = self._open_thread(request_id, req, summary, "pending")
+        opened = self._open_or_explain(request_id, req, summary, respond)
+        if opened is None:
+            return
+        channel, ts = opened
         needed = self.settings.env(req.env).approvals
         if needed:
             self.store.transition(request_id, {"pending"}, "pending", channel=channel, message_ts=ts)
@@ -293,9 +305,23 @@ class Workflow:
                 f"{summary.text}: awaiting approval",
             )
             respond(text=f"✋ Waiting for {needed} approval(s) in <#{channel}>.", replace_original=True)
-            return
-        respond(text=f"⏳ Working on it; follow along in <#{channel}>.", replace_original=True)
-        self._execute(request_id, cmd, person.name, user, approvers=())
+        else:
+            respond(text=f"⏳ Working on it; follow along in <#{channel}>.", replace_original=True)
+            self._execute(request_id, cmd, person.name, user, approvers=())
+
+    def _open_or_explain(self, request_id: str, req: Any, summary: Summary, respond: Respond) -> tuple[str, str] | None:
+        try:
+            return self._open_thread(request_id, req, summary, "pending")
+        except Exception as err:  # Slack refused or rate limited the thread's first message: nothing started
+            self.store.release(f"confirm:{request_id}")
+            log.warning("opening the thread for %s failed: %s", request_id, type(err).__name__)
+            respond(
+                text="⚠️ Slack did not accept the bot's message (it may be rate limiting). Nothing was changed; "
+                "click Confirm again in a minute.",
+                replace_original=False,
+                response_type="ephemeral",
+            )
+            return None
 
     def cancel(self, user: str, request_id: str, respond: Respond) -> None:
         req = self.store.get_request(request_id)
@@ -431,6 +457,47 @@ class Workflow:
                 f"Resume with `/resume {req.env} {req.service}` once a fixed build is ready.",
             )
 
+    def recover_interrupted(self, scan: int = 2000) -> int:
+        """After a restart: settle every request a killed process left "running". Git decides: a commit with
+        the request's Request-id trailer means it landed (the bot died after the push); none means Git was
+        never changed, whatever the registry got. Either way the thread says so. Returns how many."""
+        running = self.store.requests_in("running")
+        if not running:
+            return 0
+        self.ctx.repo.sync()
+        landed = {rec.trailers.get("Request-id"): rec.sha for rec in self.ctx.repo.history(["."], max_count=scan)}
+        for req in running:
+            thread = self.store.thread_of(req.id)
+            summary = _summary(_command(req.payload), req.service)
+            sha = landed.get(req.id)
+            with request_ids.bound(req.id):
+                if sha is not None and self.store.transition(req.id, {"running"}, "done", result=sha):
+                    log.warning("found the commit of an interrupted request after a restart", extra={"commit": sha})
+                    self.store.thread_committed(req.id, sha)
+                    if thread is not None:
+                        detail = f"commit `{sha[:12]}` (confirmed from Git after the bot restarted)"
+                        body = blocks.status_message(summary.text, "committed", detail)
+                        self._update(thread.channel, thread.ts, body, f"{summary.text}: committed")
+                    continue
+                if not self.store.transition(req.id, {"running"}, "failed", result="interrupted by a restart"):
+                    continue
+                log.warning("a request was interrupted by a restart before its commit reached Git")
+                self.store.thread_failed(req.id)
+                if thread is not None:
+                    self._update(thread.channel, thread.ts,
+                                 blocks.status_message(summary.text, "interrupted", "the bot restarted mid-way"),
+                                 f"{summary.text}: interrupted")  # fmt: skip
+                    self._reply(
+                        thread.channel,
+                        thread.ts,
+                        f"⚠️ The bot restarted while this was running, before its commit reached Git, so nothing "
+                        f"changed in {req.env}. The registry may already hold the new tag: that is harmless (the "
+                        "same image, and Flux only deploys what Git says). Run the command again if it is still "
+                        "wanted.",
+                        broadcast=True,
+                    )
+        return len(running)
+
     def _observed_run(  # noqa: PLR0917 - _run's arguments plus the env label
         self, cmd: ActionCmd, who: str, approved: tuple[str, ...], link: str, request_id: str, env: str
     ) -> str | None:
@@ -489,16 +556,13 @@ class Workflow:
             )
 
     def _update(self, channel: str, ts: str, body: list[blocks.Block], text: str) -> None:
-        try:
-            self.client.chat_update(channel=channel, ts=ts, text=text, blocks=body)
-        except Exception as err:  # a cosmetic update must not fail the promotion it reports on
-            log.warning("chat.update failed in %s: %s", channel, type(err).__name__)
+        # Durable: a status that says how a promotion ended must reach Slack, 429 storm or not.
+        DurableSlack(self.client, self.store).call("chat_update", channel=channel, ts=ts, text=text, blocks=body)
 
     def _reply(self, channel: str, ts: str, text: str, broadcast: bool = False) -> None:
-        try:
-            self.client.chat_postMessage(channel=channel, thread_ts=ts, text=text, reply_broadcast=broadcast)
-        except Exception as err:
-            log.warning("thread reply failed in %s: %s", channel, type(err).__name__)
+        DurableSlack(self.client, self.store).call(
+            "chat_postMessage", channel=channel, ts=ts, text=text, reply_broadcast=broadcast
+        )
 
     def _permalink(self, channel: str, ts: str) -> str:
         try:
