@@ -191,7 +191,9 @@ _NETWORK = re.compile(
 )
 _TIMEOUT = re.compile(r"kill_after_timeout|did not complete in")
 _NO_BRANCH = re.compile(r"couldn't find remote ref|Remote branch \S+ not found", re.I)
-_UNKNOWN_REV = re.compile(r"unknown revision|bad revision|Not a valid object name|not a valid commit", re.I)
+_UNKNOWN_REV = re.compile(
+    r"unknown revision|bad revision|Not a valid object name|not a valid commit|Needed a single revision", re.I
+)
 
 
 def _reason(stderr: str, redact: Redactor) -> str:
