@@ -166,6 +166,11 @@ class FakeSlack(Workspace):
         with self._lock:
             self._failures.setdefault(method, []).append(failure)
 
+    def clear_failures(self) -> None:
+        """End every injected failure still queued (a storm given `times=` it did not use up)."""
+        with self._lock:
+            self._failures.clear()
+
     def set_latency(self, method: str, seconds: float) -> None:
         """Sleep this long before answering each call of `method` (0 removes it)."""
         with self._lock:

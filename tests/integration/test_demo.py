@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.world import PROJECT
+from tests.secrets_guard import check_output, secret_env
 from tests.servers.git_daemon import git
 
 # The bound. The demo needs well under a second on an idle machine; ten leaves room for a
@@ -47,10 +48,12 @@ def test_demo_tells_the_whole_story_fast_and_leaves_nothing_running(tmp_path: Pa
     started = time.monotonic()
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "demo", "--dir", str(root)],
-        cwd=PROJECT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=PROJECT, env={**os.environ, **secret_env()}, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
         start_new_session=True,  # its own process group, so leftovers can be found by group
     )  # fmt: skip
     out, err = proc.communicate(timeout=60)
+    check_output("gitops-bot demo", out, err)
     elapsed = time.monotonic() - started
 
     assert proc.returncode == 0, f"{out}\n{err}"

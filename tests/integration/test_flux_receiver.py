@@ -59,7 +59,8 @@ def _start(world: World, fake: FakeSlack) -> Bot:
 
 def _post(bot: Bot, body: bytes, signature: str | None = None) -> int:
     headers = {"Content-Type": "application/json", "Gotk-Component": "kustomize-controller"}
-    sig = signature if signature is not None else "sha256=" + hmac.new(FLUX_TOKEN.encode(), body, hashlib.sha256).hexdigest()
+    signed = "sha256=" + hmac.new(FLUX_TOKEN.encode(), body, hashlib.sha256).hexdigest()
+    sig = signature if signature is not None else signed
     if sig:
         headers["X-Signature"] = sig
     req = urllib.request.Request(f"{bot.server.url}/flux/events", data=body, headers=headers, method="POST")  # noqa: S310

@@ -27,6 +27,7 @@ from bot.errors import (
     PushRetriesExhausted,
     RemoteUnreachable,
 )
+from tests.canaries import WRONG_GIT_TOKEN
 from tests.servers.git_daemon import BareRemote, GitDaemon, GitHTTP, MakeRemote, free_port, git
 
 ALICE = person("Alice", "slack:U0ALICE")
@@ -603,6 +604,29 @@ def _history_remote(bare_remote: MakeRemote) -> tuple[BareRemote, dict[str, str]
              "GIT_AUTHOR_DATE": "1738861234 +0000"},
     )
     return remote, shas
+
+
+def test_history_extends_what_it_read_for_an_older_head(bare_remote: MakeRemote, tmp_path: Path) -> None:
+    remote, shas = _history_remote(bare_remote)
+    repo = repo_for(remote.url, tmp_path / "clone")
+    paths = [deploy_path("svc-a"), deploy_path("svc-b")]
+    repo.sync()
+    assert [r.sha for r in repo.history(paths, max_count=3)] == [shas["a3"], shas["b1"], shas["a2"]]
+    later = [remote.push({deploy_path("svc-b"): deployment("svc-b", 2)}, promotion("svc-b", 2).render()),
+             remote.push({"unrelated.txt": "x\n"}, "not a marker file")]  # fmt: skip
+    repo.sync()
+    fresh = repo_for(remote.url, tmp_path / "fresh")
+    fresh.sync()
+    for limit in (3, 2):  # the newer head walks only the new commits; a smaller limit reuses the answer
+        got = repo.history(paths, max_count=limit)
+        assert [r.sha for r in got] == [r.sha for r in fresh.history(paths, max_count=limit)]
+    assert got[0].sha == later[0] and got[0].diffs == fresh.history(paths, max_count=1)[0].diffs
+    assert [r.sha for r in repo.history(paths)] == [r.sha for r in fresh.history(paths)]  # no limit: a full walk
+
+    # A rewritten remote (not a descendant of what was read) is read from scratch.
+    remote.git("update-ref", "refs/heads/main", shas["b1"])
+    repo.sync()
+    assert [r.sha for r in repo.history(paths, max_count=3)] == [shas["b1"], shas["a2"], shas["a1"]]
 
 
 def test_history_reads_marker_lines_and_trailers(bare_remote: MakeRemote, tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from bot.errors import (
     RegistryAuthError,
     RegistryUnreachable,
 )
+from tests.canaries import WRONG_REGISTRY_PASSWORD
 from tests.images import BearerToken, push_image, put_tags
 from tests.servers.registry import PASSWORD, USER, RegistryServer, TokenServer
 

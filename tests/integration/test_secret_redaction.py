@@ -24,6 +24,7 @@ from bot import settings as settings_mod
 from bot.adapters.registry_auth import env_prefix
 from bot.service import assemble, install_logging
 from bot.slack import blocks
+from tests.canaries import APP_TOKEN, BOT_TOKEN, FLUX_TOKEN, GIT_TOKEN, REGISTRY_PASSWORD, SIGNING_SECRET
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import action_body, command_body
 from tests.integration.bot_http import flux_post, http, preview_id, reconciled_event, slack_post
@@ -31,12 +32,6 @@ from tests.integration.slack_bot import APPROVER, ORIGIN, REQUESTER, populate, s
 from tests.integration.world import World, running_world
 from tests.servers.git_daemon import GitHTTP
 
-BOT_TOKEN = "xoxb-SECRET-canary-1234"
-SIGNING_SECRET = "signing-SECRET-canary-5678"
-APP_TOKEN = "xapp-SECRET-canary-9012"  # in the environment only: passing it to the bot would mean Socket Mode
-FLUX_TOKEN = "flux-SECRET-canary-3456"
-GIT_TOKEN = "git-SECRET-canary-7890"
-REGISTRY_PASSWORD = "registry-SECRET-canary-2468"
 SECRETS = (BOT_TOKEN, SIGNING_SECRET, APP_TOKEN, FLUX_TOKEN, GIT_TOKEN, REGISTRY_PASSWORD)
 
 

@@ -32,6 +32,7 @@ from bot.adapters.registry import ACCEPT
 from bot.demo import SHAS  # the same builds as the demo
 from bot.seed_layout import IMAGE_REGISTRY_VAR, marker_file, seed_files
 from tests.images import push_image, put_tags
+from tests.secrets_guard import check_output, secret_env
 from tests.servers.git_daemon import BareRemote, GitDaemon, make_bare_remote
 from tests.servers.registry import RegistryServer, start_registry
 
@@ -78,12 +79,15 @@ class World:
         return self.remote.head()
 
     def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        """`python -m bot -c <config> ARGS` in a child process, as a person would run it."""
-        env = {**os.environ, "DOCKER_CONFIG": str(self.root / "docker")}
-        return subprocess.run(
+        """`python -m bot -c <config> ARGS` in a child process, as a person would run it - with every secret
+        variable set to a canary, and what it prints read by the secrets guard."""
+        env = {**os.environ, **secret_env(self.registry.host), "DOCKER_CONFIG": str(self.root / "docker")}
+        proc = subprocess.run(
             [sys.executable, "-m", "bot", "-c", str(self.config), *args],
             cwd=PROJECT, env=env, capture_output=True, text=True, timeout=timeout, check=False,
         )  # fmt: skip
+        check_output(f"gitops-bot {' '.join(args)}", proc.stdout, proc.stderr)
+        return proc
 
     # --- reading the remote with git itself, not with the bot's parsers --------------------------
 

@@ -13,6 +13,8 @@ flux      a thread committing "Update from image update automation" every ~100 m
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import os
 import signal
 import subprocess
@@ -30,10 +32,11 @@ from typing import Any
 import yaml
 
 from bot.seed_layout import IMAGE_REGISTRY_VAR, seed_files
-from tests.fakes.fixtures import BOT_TOKEN, SIGNING_SECRET
+from tests.canaries import FLUX_TOKEN, SIGNING_SECRET
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import action_body, command_body, signed_headers
 from tests.images import push_image
+from tests.secrets_guard import check_output, secret_env
 from tests.servers.git_daemon import BareRemote, GitDaemon, free_port, git, make_bare_remote
 from tests.servers.registry import RegistryServer, start_registry
 
@@ -71,12 +74,15 @@ class Answer:
 class BotProcess:
     """One `gitops-bot serve` child in HTTP mode; `stop()` ends its whole process group."""
 
-    def __init__(self, config: Path, log: Path) -> None:
+    def __init__(self, config: Path, log: Path, registry_host: str | None = None) -> None:
+        self.config = config
+        self.registry_host = registry_host
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
-        env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-               "DOCKER_CONFIG": str(config.parent / "docker")}  # fmt: skip
+        # Every secret the bot reads is a canary (tests/secrets_guard.py scans serve.log for them); the registry
+        # login is never sent, since this registry asks for none.
+        env = {**os.environ, **secret_env(registry_host), "DOCKER_CONFIG": str(config.parent / "docker")}
         with log.open("wb") as out:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "bot", "-c", str(config), "serve", "--listen", f"127.0.0.1:{self.port}"],
@@ -97,6 +103,26 @@ class BotProcess:
                     return
             time.sleep(0.1)
         raise AssertionError(f"bot not ready in {timeout}s: {self.log.read_text()[-2000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL the whole group at once: no shutdown code runs, as when a node dies."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._proc.pid, signal.SIGKILL)
+        self._proc.wait(timeout=10)
+
+    def restarted(self, log: Path) -> BotProcess:
+        """A new process on the same config (so the same clone and SQLite), logging to `log`."""
+        return BotProcess(self.config, log, self.registry_host)
+
+    def flux_event(self, body: bytes) -> int:
+        sig = "sha256=" + hmac.new(FLUX_TOKEN.encode(), body, hashlib.sha256).hexdigest()
+        req = urllib.request.Request(f"{self.url}/flux/events", data=body, method="POST",  # noqa: S310
+                                     headers={"Content-Type": "application/json", "X-Signature": sig})  # fmt: skip
+        try:
+            with urllib.request.urlopen(req, timeout=20) as resp:  # noqa: S310 - loopback only
+                return int(resp.status)
+        except urllib.error.HTTPError as err:
+            return err.code
 
     def stop(self) -> None:
         if self._proc.poll() is None:
@@ -141,15 +167,18 @@ class FluxCommitter:
         self._url = url
         self._clone = workdir
         self._stop = threading.Event()
+        self._started = False
         self._thread = threading.Thread(target=self._run, name="flux-committer", daemon=True)
 
     def start(self) -> None:
+        self._started = True
         git("clone", "-q", "--branch", self.remote.branch, self._url, str(self._clone))
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=30)
+        if self._started:
+            self._thread.join(timeout=30)
 
     def _push(self, n: int) -> str:
         branch = self.remote.branch
@@ -214,9 +243,10 @@ def _config(root: Path, name: str, repo_url: str, registry_host: str, fake: Fake
 
 @contextmanager
 def running_cluster(
-    root: Path, fake: FakeSlack, services: Sequence[str], *, bots: int = 2, flux_period: float = 0.1
+    root: Path, fake: FakeSlack, services: Sequence[str], *, bots: int = 2, flux_period: float | None = 0.1
 ) -> Iterator[Cluster]:
-    """Registry, git daemon, `bots` serve processes (ready) and a running Flux committer; all stopped on exit."""
+    """Registry, git daemon, `bots` serve processes (ready) and a Flux committer (running unless `flux_period` is
+    None); all stopped on exit."""
     fake.add_user(REQUESTER, real_name=REQUESTER_NAME)
     for ch in (PROD_CHANNEL, ORIGIN):
         fake.add_channel(ch)
@@ -236,18 +266,20 @@ def running_cluster(
         remote.git("config", "core.logAllRefUpdates", "always")  # bare repos keep no reflog unless told
         for i in range(bots):
             cfg = _config(root, f"bot{i}", daemon.url(remote.name), registry.host, fake)
-            procs.append(BotProcess(cfg, root / f"bot{i}" / "serve.log"))
+            procs.append(BotProcess(cfg, root / f"bot{i}" / "serve.log", registry.host))
         for proc in procs:
             proc.wait_ready()
         seeded = remote.head()
-        flux = FluxCommitter(remote, daemon.url(remote.name), root / "flux-clone", flux_period)
-        flux.start()
+        flux = FluxCommitter(remote, daemon.url(remote.name), root / "flux-clone", flux_period or 0.1)
+        if flux_period is not None:
+            flux.start()
         yield Cluster(root, remote, registry, releases, procs, flux, seeded)
     finally:
         if flux is not None:
             flux.stop()
         for proc in procs:
             proc.stop()
+            check_output(f"serve {proc.log}", proc.log.read_text(errors="replace"))
         daemon.stop()
         registry.stop()
 
