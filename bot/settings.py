@@ -7,6 +7,7 @@ the environment variable to use instead (`NAME` or `NAME_FILE`, the latter for m
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Mapping
@@ -55,12 +56,14 @@ class RepoSettings:
     branch: str = "main"
     path: str = "."
     author: Author = field(default_factory=Author)
+    timeout: float = 60.0  # seconds any one git network command may take before it is killed
 
 
 @dataclass(frozen=True)
 class RegistrySettings:
     insecure: bool = False
     layout: Path | None = None  # serve this host's images from an on-disk OCI image layout
+    timeout: float = 10.0  # seconds per HTTP attempt (connect, then each read); failed attempts are retried
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,21 @@ class _Checker:
                 self.problems.append(f"{path}[{i}]: {err.message}")
         return tuple(out)
 
+    def seconds(self, path: str, value: object, default: float) -> float:
+        """A timeout: a duration like `10s` or `2m`, or a number of seconds; at most ten minutes."""
+        if value is None:
+            return default
+        got = -1.0
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            got = float(value)
+        elif isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                got = float(parse_duration(value))
+        if not 0 < got <= 600:
+            self.bad(path, "a duration like 10s (above 0, at most 10m)", value)
+            return default
+        return got
+
 
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
@@ -250,7 +268,7 @@ _TOP_KEYS = {"repo", "state_dir", "substitutions", "registries", "pipeline", "en
 
 
 def _repo(c: _Checker, top: dict[str, Any]) -> RepoSettings:
-    raw = c.mapping("repo", top.get("repo"), {"url", "branch", "path", "author"})
+    raw = c.mapping("repo", top.get("repo"), {"url", "branch", "path", "author", "timeout"})
     if "repo" not in top:
         c.problems.append("repo: expected a mapping with at least `url`, got nothing")
     url = c.string("repo.url", raw.get("url"), "")
@@ -265,6 +283,7 @@ def _repo(c: _Checker, top: dict[str, Any]) -> RepoSettings:
             name=c.string("repo.author.name", author.get("name"), "gitops-bot"),
             email=c.string("repo.author.email", author.get("email"), "gitops-bot@localhost", r"[^\s<>]+@[^\s<>]*"),
         ),
+        timeout=c.seconds("repo.timeout", raw.get("timeout"), 60.0),
     )
     if ".." in Path(repo.path).parts:
         c.bad("repo.path", "a path inside the repository", repo.path)
@@ -288,11 +307,12 @@ def _registries(c: _Checker, raw: object, base_dir: Path) -> dict[str, RegistryS
     for host, value in c.mapping("registries", raw, set()).items():
         if not re.fullmatch(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?", host):
             c.bad(f"registries.{host}", "a registry host like ghcr.io or 127.0.0.1:5000", host)
-        r = c.mapping(f"registries.{host}", value, {"insecure", "layout"})
+        r = c.mapping(f"registries.{host}", value, {"insecure", "layout", "timeout"})
         layout = c.string(f"registries.{host}.layout", r.get("layout"), "")
         regs[host] = RegistrySettings(
             insecure=c.boolean(f"registries.{host}.insecure", r.get("insecure"), False),
             layout=(base_dir / layout) if layout else None,
+            timeout=c.seconds(f"registries.{host}.timeout", r.get("timeout"), 10.0),
         )
     return regs
 

@@ -47,7 +47,7 @@ class RegistryRouter:
                     backend = OciLayoutRegistry(conf.layout)
                 else:
                     backend = RegistryClient.for_host(
-                        host, insecure=conf.insecure, env=self._env, on_request=self._on_request
+                        host, insecure=conf.insecure, env=self._env, on_request=self._on_request, timeout=conf.timeout
                     )
                 self._backends[host] = backend
         return backend, repo
@@ -61,6 +61,7 @@ def git_repo(settings: Settings, *, on_push_retry: Callable[[], None] | None = N
         author_name=settings.repo.author.name,
         author_email=settings.repo.author.email,
         credentials=GitCredentials.from_env(),
+        timeout=settings.repo.timeout,
         on_push_retry=on_push_retry,
     )
 

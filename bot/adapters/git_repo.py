@@ -516,13 +516,27 @@ class GitRepo:
     def _push(self, sha: str) -> bool:
         """True when the push landed; False when the branch moved under us (re-plan and retry)."""
         status, out, err = self._run(["push", "--porcelain", "origin", f"{sha}:refs/heads/{self.branch}"], network=True)
-        if status == 0:
+        if status == 0 or self._reported_updated(out, sha):
             return True
         text = f"{err}\n{out}"
         if not _TIMED_OUT.search(text) and any(r in text for r in _RETRYABLE_REJECTIONS):
             log.debug("push rejected: %s", self._redact(text.strip()))
             return False
         raise self._failure(text, "pushing", network=True)
+
+    def _reported_updated(self, porcelain: str, sha: str) -> bool:
+        """The remote said it moved the branch to `sha`, even though git push failed afterwards (the remote
+        hung up during post-receive): the push landed. Porcelain lines are `<flag>\t<from>:<to>\t<summary>`;
+        " " is a fast-forward, "*" a new ref, "=" already there."""
+        target = f"{sha}:refs/heads/{self.branch}"
+        for line in porcelain.splitlines():
+            flag, _, rest = line.partition("\t")
+            if flag in (" ", "*", "=") and rest.split("\t", 1)[0] == target:
+                log.warning(
+                    "push to %s reported the branch updated, then failed; counting it as landed", self.display_url
+                )
+                return True
+        return False
 
     # --- reading history --------------------------------------------------------------------------
 

@@ -158,7 +158,10 @@ def retag_by_bytes(
         check_digest(expect_digest)
     if not targets:
         raise InvalidInput("Retag needs at least one new tag.")
-    source = registry.get_manifest(repo, source_tag)
+    try:
+        source = registry.get_manifest(repo, source_tag)
+    except RegistryError as err:
+        raise type(err)(f"{err.message} Nothing was tagged.", hint=err.hint) from err
     if expect_digest is not None and source.digest != expect_digest:
         raise DigestMismatch(
             f"{_at(repo, source_tag)} is now {source.digest}, not the expected {expect_digest}; nothing was tagged.",
@@ -230,6 +233,7 @@ class RegistryClient:
         env: Mapping[str, str] = os.environ,
         docker_config: Path | None = None,
         on_request: RequestObserver | None = None,
+        timeout: float = 10.0,
     ) -> RegistryClient:
         """Credentials from REGISTRY_<HOST>_USERNAME/_PASSWORD (or *_FILE), else a Docker config.json."""
         creds = credentials_from_env(host, env)
@@ -238,7 +242,7 @@ class RegistryClient:
                 folder = env.get("DOCKER_CONFIG")
                 docker_config = Path(folder) / "config.json" if folder else Path.home() / ".docker" / "config.json"
             creds = credentials_from_docker_config(host, docker_config)
-        return cls(host, insecure=insecure, credentials=creds, on_request=on_request)
+        return cls(host, insecure=insecure, credentials=creds, on_request=on_request, timeout=timeout)
 
     def close(self) -> None:
         self._http.close()

@@ -68,3 +68,23 @@ def test_durations(text: str, secs: int) -> None:
 def test_bad_durations(bad: str) -> None:
     with pytest.raises(ValueError):
         settings.parse_duration(bad)
+
+
+BASE = {"repo": {"url": "https://x/y.git"}, "pipeline": ["staging", "production"],
+        "environments": {"staging": {}, "production": {}}}  # fmt: skip
+
+
+@pytest.mark.parametrize(("value", "seconds"), [(None, None), ("5s", 5.0), ("2m", 120.0), (1.5, 1.5), ("10m", 600.0)])
+def test_network_timeouts(value: object, seconds: float | None) -> None:
+    raw = {**BASE, "repo": {**BASE["repo"], "timeout": value}, "registries": {"r.example": {"timeout": value}}}  # type: ignore[dict-item]
+    s = settings.parse(raw, base_dir=Path("/"))
+    assert s.repo.timeout == (seconds or 60.0)
+    assert s.registries["r.example"].timeout == (seconds or 10.0)
+
+
+@pytest.mark.parametrize("bad", [0, -1, "11m", "soon", True, "0s"])
+def test_bad_network_timeouts_are_named(bad: object) -> None:
+    raw = {**BASE, "repo": {**BASE["repo"], "timeout": bad}, "registries": {"r.example": {"timeout": bad}}}  # type: ignore[dict-item]
+    with pytest.raises(ConfigError) as err:
+        settings.parse(raw, base_dir=Path("/"))
+    assert {p.split(":")[0] for p in err.value.problems} == {"repo.timeout", "registries.r.example.timeout"}
