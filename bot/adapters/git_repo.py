@@ -81,15 +81,14 @@ class Snapshot:
 
     head: str
     root: Path
-    tracked: frozenset[str] = field(default=frozenset(), repr=False)
+    modes: Mapping[str, str] = field(default_factory=dict, repr=False)  # tracked path → git file mode
     overlay: Mapping[str, str] = field(default_factory=dict, repr=False)
-    modes: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def read(self, path: str) -> str | None:
         rel = posixpath.normpath(path.lstrip("/")) if path else ""
         if rel in self.overlay:
             return self.overlay[rel]
-        if rel not in self.tracked:
+        if rel not in self.modes:
             return None
         try:
             return (self.root / rel).read_bytes().decode("utf-8", errors="replace")
@@ -100,7 +99,7 @@ class Snapshot:
         """Every tracked *.yaml, *.yml and `Kustomization` file under `under`, keyed by repo-relative path."""
         prefix = posixpath.normpath(under.strip("/") or ".")
         out: dict[str, str] = {}
-        for rel in sorted(self.tracked):
+        for rel in sorted({*self.modes, *self.overlay}):  # a sibling commit may have added a file
             if prefix != "." and not rel.startswith(prefix + "/"):
                 continue
             name = posixpath.basename(rel)
@@ -124,13 +123,13 @@ class _Pending:
 
     def __init__(self, plan: Callable[[Snapshot], Edit | None]) -> None:
         self.plan = plan
-        self.finished = threading.Event()
+        self.finished = False  # read and written only under the repo lock
         self._outcome: PushResult | BaseException = GitError("The commit was never attempted.")
 
     def settle(self, outcome: PushResult | BaseException) -> None:
-        if not self.finished.is_set():
+        if not self.finished:
             self._outcome = outcome
-            self.finished.set()
+            self.finished = True
 
     def outcome(self) -> PushResult:
         if isinstance(self._outcome, BaseException):
@@ -319,7 +318,7 @@ class GitRepo:
         for entry in filter(None, listed.split("\0")):
             info, _, path = entry.partition("\t")
             modes[path] = info.split(" ", 1)[0]
-        return Snapshot(head, self.workdir, frozenset(modes), modes=modes)
+        return Snapshot(head, self.workdir, modes)
 
     def _clone(self) -> None:
         if self.workdir.exists() and any(self.workdir.iterdir()):
@@ -387,7 +386,7 @@ class GitRepo:
         with self._queue_guard:
             self._queue.append(mine)
         with self._lock:
-            if not mine.finished.is_set():
+            if not mine.finished:
                 with self._queue_guard:
                     batch, self._queue[:] = list(self._queue), []
                 try:

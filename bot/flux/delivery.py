@@ -94,6 +94,7 @@ class Deliverer:
         self.env_channel = env_channel
         self.rollback_button = rollback_button
         self.watch = watch  # the reconcile watchdog; off when no Flux events can arrive
+        self._durable = durable.DurableSlack(client, store)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -176,10 +177,11 @@ class Deliverer:
         if earlier is not None:  # an older message of the same thread still waits: keep the thread's order
             self.store.retry_later(item.id, max(earlier, now), "waiting for an earlier message")
             return 0
+        if method not in durable.METHODS:
+            self.store.delivered(item.id)  # not ours to replay; never loop on it
+            return 0
         paced = method == "chat_postMessage"  # Slack's one-per-second is about posting, not editing
-        if method not in durable.METHODS or (paced and not self.pace.ready(item.channel, now)):
-            if method not in durable.METHODS:
-                self.store.delivered(item.id)  # not ours to replay; never loop on it
+        if paced and not self.pace.ready(item.channel, now):
             return 0
         try:
             getattr(self.client, method)(**args)
@@ -314,9 +316,7 @@ class Deliverer:
 
     # --- Slack calls that must not break the loop -----------------------------------------------
     def _reply(self, channel: str, ts: str, text: str, broadcast: bool = False) -> None:
-        durable.DurableSlack(self.client, self.store).call(
-            "chat_postMessage", channel=channel, ts=ts, text=text, reply_broadcast=broadcast
-        )
+        self._durable.call("chat_postMessage", channel=channel, ts=ts, text=text, reply_broadcast=broadcast)
 
     def _update(self, channel: str, ts: str, text: str) -> None:
-        durable.DurableSlack(self.client, self.store).call("chat_update", channel=channel, ts=ts, text=text, blocks=[])
+        self._durable.call("chat_update", channel=channel, ts=ts, text=text, blocks=[])

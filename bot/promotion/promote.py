@@ -10,13 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.core import commit_message as cm
 from bot.core import history as hist
 from bot.core.freezes import refuse_if_frozen, utc
 from bot.core.names import env_name, service_name
 from bot.core.plan import Edit, PromotionPlan, candidate_services, check_route, pick_service, plan_promotion
 from bot.core.tags import BuildTag
-from bot.errors import BotError, OperationFailed, PartialPromotion, PushConflict, RegistryError
+from bot.errors import OperationFailed, PartialPromotion, PushConflict, RegistryError
 from bot.promotion import freeze
 from bot.promotion.ports import Context, Snapshot
 from bot.promotion.workspace import Workspace
@@ -163,9 +162,6 @@ def promote(ctx: Context, req: PromoteRequest, *, dry_run: bool = False) -> Prom
     try:
         pushed = ctx.repo.commit_and_push(replan)
     except OperationFailed as err:
-        landed = _landed(ctx, plan)
-        if landed is not None:
-            return PromoteResult(plan, commit=landed, tries=1)
         raise PartialPromotion(
             f"The registry now has {plan.target_tag} (same image as {plan.source_tag}), but the Git commit "
             f"was not pushed: {err.message}",
@@ -173,20 +169,6 @@ def promote(ctx: Context, req: PromoteRequest, *, dry_run: bool = False) -> Prom
             "unless it is held; or run the same promotion again.",
         ) from err
     return PromoteResult(plan, commit=pushed.sha, tries=pushed.tries)
-
-
-def _landed(ctx: Context, plan: PromotionPlan) -> str | None:
-    """This promotion's commit if Git has it after all. The remote can move the branch and then hang up before
-    git push hears the end of it (killed during its post-receive hook): push then fails, yet records the ref the
-    remote reported updated in origin/<branch>, which is where a failed commit_and_push leaves the clone. So
-    the clone alone answers, even with the remote gone; the Target-tag trailer names a tag made by this run."""
-    if plan.edit is None:
-        return None
-    try:
-        records = ctx.repo.history(sorted(plan.edit.files), max_count=20)
-    except BotError:
-        return None
-    return next((r.sha for r in records if r.trailers.get(cm.TARGET_TAG) == plan.target_tag), None)
 
 
 def describe(plan: PromotionPlan) -> Sequence[str]:

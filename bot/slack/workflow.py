@@ -164,6 +164,7 @@ class Workflow:
         self.clock = clock
         self.request_ttl = request_ttl
         self.observe = observe  # metrics hook: (action, env, committed|noop|failed, seconds)
+        self._durable = DurableSlack(client, store)
 
     # --- /versions ------------------------------------------------------------------------------
     def show_versions(self, user: str, cmd: VersionsCmd, respond: Respond) -> None:
@@ -557,12 +558,10 @@ class Workflow:
 
     def _update(self, channel: str, ts: str, body: list[blocks.Block], text: str) -> None:
         # Durable: a status that says how a promotion ended must reach Slack, 429 storm or not.
-        DurableSlack(self.client, self.store).call("chat_update", channel=channel, ts=ts, text=text, blocks=body)
+        self._durable.call("chat_update", channel=channel, ts=ts, text=text, blocks=body)
 
     def _reply(self, channel: str, ts: str, text: str, broadcast: bool = False) -> None:
-        DurableSlack(self.client, self.store).call(
-            "chat_postMessage", channel=channel, ts=ts, text=text, reply_broadcast=broadcast
-        )
+        self._durable.call("chat_postMessage", channel=channel, ts=ts, text=text, reply_broadcast=broadcast)
 
     def _permalink(self, channel: str, ts: str) -> str:
         try:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from tests.fakes.slack_signing import action_body, command_body
 from tests.integration.bot_http import flux_post, http, preview_id, reconciled_event, slack_post
 from tests.integration.slack_bot import APPROVER, ORIGIN, REQUESTER, populate, slack_config
 from tests.integration.world import World, running_world
-from tests.servers.git_daemon import GitHTTP
+from tests.servers.git_daemon import GitHTTP, serving_git_http
 
 SECRETS = (BOT_TOKEN, SIGNING_SECRET, APP_TOKEN, FLUX_TOKEN, GIT_TOKEN, REGISTRY_PASSWORD)
 
@@ -44,15 +43,8 @@ def world(tmp_path: Path) -> Iterator[World]:
 @pytest.fixture
 def git_http(world: World) -> Iterator[GitHTTP]:
     """The world's remotes over smart HTTP, accepting only GIT_TOKEN."""
-    server = GitHTTP(world.daemon.base, "x-access-token", GIT_TOKEN)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving_git_http(world.daemon.base) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture

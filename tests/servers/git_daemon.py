@@ -307,9 +307,10 @@ class _GitHTTPHandler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
 
-@pytest.fixture
-def git_http(remotes_dir: Path) -> Iterator[GitHTTP]:
-    server = GitHTTP(remotes_dir, "x-access-token", GIT_TOKEN)
+@contextlib.contextmanager
+def serving_git_http(base: Path) -> Iterator[GitHTTP]:
+    """The remotes under `base` over smart HTTP, accepting only GIT_TOKEN, until the block ends."""
+    server = GitHTTP(base, "x-access-token", GIT_TOKEN)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
@@ -318,6 +319,12 @@ def git_http(remotes_dir: Path) -> Iterator[GitHTTP]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def git_http(remotes_dir: Path) -> Iterator[GitHTTP]:
+    with serving_git_http(remotes_dir) as server:
+        yield server
 
 
 # --- a port that accepts and then never answers -------------------------------------------------------
