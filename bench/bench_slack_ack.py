@@ -20,7 +20,7 @@ import yaml
 
 from bench.table import Row
 from bot import settings as settings_mod
-from bot.service import assemble
+from bot.wiring import assemble
 from tests.fakes.fixtures import BOT_TOKEN, SIGNING_SECRET
 from tests.fakes.slack_api import FakeSlack
 from tests.integration.slack_bot import SlackBot, populate, slack_config

@@ -17,6 +17,13 @@
         │   ├── RegistryAuthError
         │   ├── ManifestNotFound
         │   └── DigestMismatch     a retag read back a different digest: we fail loudly
+        ├── SlackError             Slack's Web API said no, or did not answer
+        │   ├── SlackRateLimited   429: .retry_after seconds (worth retrying)
+        │   ├── SlackUnavailable   5xx or no answer at all (worth retrying)
+        │   ├── SlackNotInChannel  the bot is not a member of the channel: invite it
+        │   ├── SlackChannelNotFound
+        │   ├── SlackInvalidAuth   the bot token is wrong or revoked
+        │   └── SlackMissingScope  the app lacks a scope: reinstall with the manifest
         └── PartialPromotion       the registry copy landed but the Git push did not
 
 Adapters translate library exceptions into these at their boundary (`raise ... from err`) and never
@@ -124,3 +131,41 @@ class DigestMismatch(RegistryError):
 
 class PartialPromotion(OperationFailed):
     """The registry copy succeeded but the Git commit could not be pushed."""
+
+
+class SlackError(OperationFailed):
+    """Slack's Web API refused a call (`.code` is Slack's error string) or did not answer."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, code: str = "", hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.code = code
+
+
+class SlackRateLimited(SlackError):
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float, hint: str = "") -> None:
+        super().__init__(message, code="ratelimited", hint=hint)
+        self.retry_after = retry_after
+
+
+class SlackUnavailable(SlackError):
+    retryable = True
+
+
+class SlackNotInChannel(SlackError):
+    pass
+
+
+class SlackChannelNotFound(SlackError):
+    pass
+
+
+class SlackInvalidAuth(SlackError):
+    pass
+
+
+class SlackMissingScope(SlackError):
+    pass

@@ -14,20 +14,37 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.core.tags import BuildTag
 from bot.errors import BotError, InvalidInput
 from bot.promotion import freeze
+from bot.promotion.new_builds import NewBuild, ready_to_promote
 from bot.promotion.ports import Context
 from bot.promotion.promote import PromoteRequest, promote
-from bot.promotion.versions import versions
-from bot.slack import blocks
 
 log = logging.getLogger(__name__)
 SCHEDULED = "jobs.scheduled_promotions"
+
+
+class Notices(Protocol):
+    def claim(self, key: str, ttl: float) -> bool: ...
+
+    def enqueue(self, channel: str, payload: str, dedupe_key: str) -> int | None: ...
+
+
+class JobStore(Notices, Protocol):
+    def get(self, key: str) -> str | None: ...
+
+    def put(self, key: str, value: str) -> None: ...
+
+    def expire_requests(self) -> object: ...
+
+
+class GitNotices(Protocol):
+    def git_notices(self, ctx: Context) -> int: ...
 
 
 # --- scheduled promotions ---------------------------------------------------------------------
@@ -111,24 +128,18 @@ def run_due_promotions(
 
 
 # --- new builds ready to promote ----------------------------------------------------------------
-def new_build_notices(ctx: Context, store: Any, channel_of: Callable[[str], str | None]) -> int:
-    """Once per tag: "a new staging build is ready to promote", with a Promote button, in the target's channel."""
-    report = versions(ctx)
+def new_build_notices(
+    ctx: Context, store: Notices, channel_of: Callable[[str], str | None], render: Callable[[NewBuild], str]
+) -> int:
+    """Once per tag: "a new staging build is ready to promote" in the target's channel; `render` makes
+    the outbox payload (the front end's wording and buttons)."""
     queued = 0
-    for svc in report.services:
-        for src, dst in zip(report.pipeline, report.pipeline[1:], strict=False):
-            a, b = svc.environments.get(src), svc.environments.get(dst)
-            channel = channel_of(dst)
-            if not (a and b and a.tag and channel) or (a.sha, a.version) == (b.sha, b.version):
-                continue
-            if not store.claim(f"new-build:{a.tag}", 90 * 86400):
-                continue
-            value = json.dumps({"tag": a.tag, "env": dst, "service": svc.name})
-            text = f"🆕 {svc.name} v{a.version} ({a.sha}) is in {src} and ready to promote to {dst}."
-            button = blocks.button("Promote", blocks.PROMOTE_FROM_VERSIONS, value, "primary")
-            payload = {"text": text, "blocks": [blocks.section(text), {"type": "actions", "elements": [button]}]}
-            if store.enqueue(channel, json.dumps(payload), f"new-build:{a.tag}") is not None:
-                queued += 1
+    for build in ready_to_promote(ctx):
+        channel = channel_of(build.target)
+        if not channel or not store.claim(f"new-build:{build.tag}", 90 * 86400):
+            continue
+        if store.enqueue(channel, render(build), f"new-build:{build.tag}") is not None:
+            queued += 1
     return queued
 
 
@@ -153,11 +164,13 @@ def _logged(name: str, fn: Callable[[], object]) -> Callable[[], None]:
     return run
 
 
-def standard_jobs(  # noqa: PLR0917 - the composition root passes what it built, in order
+def standard_jobs(
     ctx: Context,
-    store: Any,
-    deliverer: Any,
+    store: JobStore,
+    *,
     channel_of: Callable[[str], str | None],
+    render_new_build: Callable[[NewBuild], str],
+    deliverer: GitNotices | None = None,
     clock: Callable[[], float] = time.time,
     report: Callable[[Scheduled], None] = lambda _s: None,
     git_poll: float = 60.0,
@@ -166,7 +179,7 @@ def standard_jobs(  # noqa: PLR0917 - the composition root passes what it built,
         "freezes": (lambda: freeze.reconcile(ctx, int(clock())), 60.0),
         "scheduled-promotions": (lambda: run_due_promotions(ctx, store, int(clock()), report), 30.0),
         "approval-expiry": (store.expire_requests, 60.0),
-        "new-builds": (lambda: new_build_notices(ctx, store, channel_of), 300.0),
+        "new-builds": (lambda: new_build_notices(ctx, store, channel_of, render_new_build), 300.0),
     }
     if deliverer is not None:  # (the deliverer's own loop runs the promotion watchdog every round)
         jobs["git-notices"] = (lambda: deliverer.git_notices(ctx), git_poll)

@@ -1,12 +1,5 @@
-"""Flux notification-controller integration.
+"""Flux notification-controller integration: the inbound side.
 
-`events` (pure: verification, parsing, classification, routing) and `render` (pure: Slack text) are the
-values; `receiver` (HTTP) and `delivery` (outbox to Slack) do the I/O.
-
-`events` re-exports the renderers, and `render` imports `events`. Importing `events` here, before
-anything else in the package, fixes that order whichever of the two a caller imports first.
+`events` (pure: verification, parsing, classification, routing) and `receiver` (HTTP, into the outbox).
+What the events say in Slack lives with Slack: bot/slack/flux_text.py and bot/slack/outbox.py.
 """
-
-from bot.flux import events
-
-__all__ = ["events"]

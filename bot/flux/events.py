@@ -397,15 +397,9 @@ def route(
     return (channel, "") if channel else None
 
 
-# The renderers live in bot/flux/render.py (which imports the values above) and are re-exported here so
-# callers can take the whole API from one module. bot/flux/__init__.py imports this module first, which
-# keeps the import order the same whichever of the two a caller names.
-from bot.flux.render import coalesce, render, render_image_update  # noqa: E402
-
 __all__ = [
     "MAX_BODY", "MAX_MESSAGE", "SEVERITIES", "TOKEN_HEADER",
     "Classified", "FluxEvent", "ImageUpdated", "InvolvedObject", "Other", "PolicyResolved", "ReconcileFailed",
     "Reconciled", "Route",
-    "classify", "coalesce", "image_tag", "parse_event", "render", "render_image_update", "route", "verify_bearer",
-    "verify_hmac",
+    "classify", "image_tag", "parse_event", "route", "verify_bearer", "verify_hmac",
 ]  # fmt: skip

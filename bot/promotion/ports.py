@@ -46,6 +46,10 @@ class Repo(Protocol):
 
     def commits_between(self, old: str, new: str = "HEAD") -> list[CommitRecord]: ...
 
+    def is_ancestor(self, ancestor: str, descendant: str = "HEAD") -> bool:
+        """Does `descendant` contain `ancestor`? NotFound when Git does not know one of them."""
+        ...
+
 
 class Registry(Protocol):
     def list_tags(self, repo: str) -> list[str]: ...

@@ -12,8 +12,9 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot import request_id
 from bot.slack.listeners import register
+from bot.slack.queries import Queries
+from bot.slack.request_flow import RequestFlow
 from bot.slack.timed import TimedCommands
-from bot.slack.workflow import Workflow
 
 
 def web_client(token: str, api_url: str, timeout: int = 10) -> WebClient:
@@ -38,13 +39,14 @@ class Workers:
 
 
 def build_app(
-    workflow: Workflow,
+    flow: RequestFlow,
+    queries: Queries,
+    timed: TimedCommands,
     client: WebClient,
     workers: Workers,
     *,
     signing_secret: str | None,
     socket_mode: bool = False,
-    timed: TimedCommands | None = None,
 ) -> App:
     app = App(
         client=client,
@@ -61,7 +63,7 @@ def build_app(
     if socket_mode:
         # Socket Mode requests do not pass through the HTTP router, which binds the id in HTTP mode.
         app.use(_fresh_request_id)
-    register(app, workflow, workers.submit, timed)
+    register(app, flow, queries, timed, workers.submit)
     return app
 
 

@@ -6,6 +6,7 @@ restart if need be. Once a thread has anything waiting, later calls for it queue
 "working on it" can never overwrite a "committed" that went out first.
 
 Errors Slack means (`channel_not_found`, `invalid_blocks`, ...) are not retried: they would fail forever.
+The stored form ({"slack": {"method", "args"}, "thread"}) is what earlier versions wrote too.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from typing import Any, Protocol
+
+from bot.errors import SlackError
+from bot.slack.port import SlackPort
+from bot.slack.store import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -21,35 +25,20 @@ METHODS = ("chat_update", "chat_postMessage")
 PAYLOAD_KEY = "slack"
 
 
-class Outbox(Protocol):
-    def enqueue(self, channel: str, payload: str, dedupe_key: str) -> int | None: ...
-
-    def waiting_before(self, key_prefix: str, id: int | None = None) -> float | None: ...
-
-
 def thread_key(channel: str, ts: str) -> str:
     return f"thread:{channel}:{ts}:"
 
 
-def retryable(err: Exception) -> bool:
-    """429s, 5xx and transport errors pass; an `ok: false` answer with 200 is Slack saying no."""
-    response = getattr(err, "response", None)
-    status = getattr(response, "status_code", None)
-    if status is None:
-        return True  # no HTTP answer at all: connection refused, reset, timed out
-    return bool(status == 429 or status >= 500)
-
-
-def payload(method: str, args: dict[str, Any], thread: str) -> str:
+def payload(method: str, args: dict[str, object], thread: str) -> str:
     return json.dumps({PAYLOAD_KEY: {"method": method, "args": args}, "thread": thread})
 
 
 class DurableSlack:
-    def __init__(self, client: Any, outbox: Outbox) -> None:
-        self.client = client
+    def __init__(self, slack: SlackPort, outbox: Outbox) -> None:
+        self.slack = slack
         self.outbox = outbox
 
-    def call(self, method: str, *, channel: str, ts: str, **args: Any) -> bool:
+    def call(self, method: str, *, channel: str, ts: str, **args: object) -> bool:
         """Make the call now if nothing for this thread waits; else (or on a retryable failure) queue it.
         True when Slack has it now; False when it was queued or dropped."""
         if method not in METHODS:
@@ -59,12 +48,12 @@ class DurableSlack:
         full = {"channel": channel, **({"ts": ts} if method == "chat_update" else {"thread_ts": ts}), **args}
         if self.outbox.waiting_before(key) is None:
             try:
-                getattr(self.client, method)(**full)
+                self.slack.call(method, full)
                 return True
-            except Exception as err:
-                if not retryable(err):
-                    log.warning("%s in %s refused by Slack (%s); not retried", method, channel, type(err).__name__)
+            except SlackError as err:
+                if not err.retryable:
+                    log.warning("%s in %s refused by Slack (%s); not retried", method, channel, err.code)
                     return False
-                log.warning("%s in %s failed (%s); queued for retry", method, channel, type(err).__name__)
+                log.warning("%s in %s failed (%s); queued for retry", method, channel, err.code)
         self.outbox.enqueue(channel, payload(method, full, key), key + uuid.uuid4().hex)
         return False

@@ -3,133 +3,124 @@
 The app runs with `process_before_response=True`, so each listener runs on the request thread and
 the HTTP answer goes back the moment it returns. Listeners only parse (microseconds) and submit; the
 Git and registry work runs on our own bounded pool, so a slow remote or a busy pool never delays an
-ack past Slack's 3 seconds.
+ack past Slack's 3 seconds. Which handler a command goes to is a table by its kind.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import cast
 
-from slack_bolt import App
+from slack_bolt import Ack, App
 
+from bot.actions.base import ActionKind, Args
+from bot.actions.promote import PromoteCmd
+from bot.actions.rollback import RollbackCmd
 from bot.core.names import env_name, service_name
 from bot.errors import BotError, InvalidInput
 from bot.slack import blocks
-from bot.slack.parse import (
-    USAGE,
-    Command,
-    FreezeCmd,
-    HistoryCmd,
-    PromoteCmd,
-    ReleaseCmd,
-    ResumeCmd,
-    RollbackCmd,
-    ScheduleCmd,
-    UnfreezeCmd,
-    VersionsCmd,
-    parse,
-)
+from bot.slack import messages as say
+from bot.slack.parse import USAGE, Command, HistoryCmd, Query, ScheduleCmd, VersionsCmd, parse
+from bot.slack.queries import Queries
+from bot.slack.request_flow import RequestFlow
+from bot.slack.store import Respond
 from bot.slack.timed import TimedCommands
-from bot.slack.workflow import Workflow
 
 log = logging.getLogger(__name__)
 
 Submit = Callable[[Callable[[], None]], None]
+# (user, command, respond, channel) → None: the slow part, run after the ack.
+Work = Callable[[str, Command, Respond, str], None]
 
 
-def _guard(name: str, fn: Callable[[], object], respond: Callable[..., Any]) -> Callable[[], None]:
+Click = Callable[[str, str, Respond], None]  # (user, the button's value, respond)
+
+def _guard(name: str, fn: Callable[[], object], respond: Respond) -> Callable[[], None]:
     """Whatever happens in the background, the person hears back."""
 
     def run() -> None:
         try:
             fn()
         except BotError as err:
-            respond(text=f"⚠️ {err}", response_type="ephemeral", replace_original=False)
+            respond(text=say.problem(str(err)), response_type="ephemeral", replace_original=False)
         except Exception:
             log.exception("%s failed", name)
-            respond(
-                text="⚠️ Something went wrong on my side; the team has the details in the bot's log.",
-                response_type="ephemeral",
-                replace_original=False,
-            )
+            respond(text=say.SOMETHING_WENT_WRONG, response_type="ephemeral", replace_original=False)
 
     return run
 
 
-def _timed_work(timed: TimedCommands, user: str, cmd: Command, respond: Any) -> Callable[[], None] | None:
-    """The slow part of a time-shaped command, or None when `cmd` is not one."""
-    if isinstance(cmd, FreezeCmd):
-        return lambda: timed.freeze(user, cmd, respond)
-    if isinstance(cmd, UnfreezeCmd):
-        return lambda: timed.unfreeze(user, cmd, respond)
-    if isinstance(cmd, HistoryCmd):
-        return lambda: timed.history(user, cmd, respond)
-    if isinstance(cmd, ScheduleCmd):
-        return lambda: timed.schedule(user, cmd, respond)
-    if isinstance(cmd, PromoteCmd) and cmd.at:
-        return lambda: timed.promote_at(user, cmd, respond)
-    return None
+def handlers(flow: RequestFlow, queries: Queries, timed: TimedCommands) -> Mapping[str, tuple[str, Work]]:
+    """Command kind → (the ack's text, the work after it)."""
+
+    def preview(user: str, cmd: Command, respond: Respond, channel: str) -> None:
+        flow.preview(user, cast(Args, cmd), respond, channel)
+
+    def direct(user: str, cmd: Command, respond: Respond, _channel: str) -> None:
+        timed.run(user, cast(Args, cmd), respond)
+
+    return {
+        Query.VERSIONS: (say.READING_VERSIONS, lambda u, c, r, _ch: queries.versions(u, cast(VersionsCmd, c), r)),
+        Query.HISTORY: (say.ON_IT, lambda u, c, r, _ch: timed.history(u, cast(HistoryCmd, c), r)),
+        Query.SCHEDULES: (say.ON_IT, lambda u, c, r, _ch: timed.schedule(u, cast(ScheduleCmd, c), r)),
+        **{k: (say.PLANNING, preview) for k in flow.actions if flow.actions[k].confirm},
+        **{k: (say.ON_IT, direct) for k in flow.actions if not flow.actions[k].confirm},
+    }
 
 
-def register(app: App, workflow: Workflow, submit: Submit, timed: TimedCommands | None = None) -> None:
-    def on_command(ack: Any, command: dict[str, Any], respond: Any) -> None:
+def register(app: App, flow: RequestFlow, queries: Queries, timed: TimedCommands, submit: Submit) -> None:
+    table = handlers(flow, queries, timed)
+
+    def on_command(ack: Ack, command: dict[str, str], respond: Respond) -> None:
         name, text, user = command["command"], command.get("text", ""), command["user_id"]
         try:
             cmd = parse(name, text)
         except InvalidInput as err:
-            ack(text=f"{err.message}\n{err.hint or 'Usage: ' + USAGE.get(name, '')}", response_type="ephemeral")
+            ack(text=say.usage(err.message, err.hint or "Usage: " + USAGE.get(name, "")), response_type="ephemeral")
             if name in ("/promote", "/rollback") and not text.strip():
-                submit(_guard(name, lambda: workflow.examples(name, respond), respond))
+                submit(_guard(name, lambda: queries.examples(name, respond), respond))
             return
         except BotError as err:
             ack(text=str(err), response_type="ephemeral")
             return
-        if isinstance(cmd, VersionsCmd):
-            ack(text="⏳ Reading versions…", response_type="ephemeral")
-            submit(_guard(name, lambda: workflow.show_versions(user, cmd, respond), respond))
+        entry = table.get(cmd.kind)
+        if entry is None:
+            ack(text=say.not_available(name), response_type="ephemeral")
             return
-        work = _timed_work(timed, user, cmd, respond) if timed is not None else None
-        if work is not None:
-            ack(text="⏳ On it…", response_type="ephemeral")
-            submit(_guard(name, work, respond))
-            return
-        if not isinstance(cmd, PromoteCmd | ReleaseCmd | RollbackCmd | ResumeCmd):
-            ack(text=f"{name} is not available here.", response_type="ephemeral")
-            return
-        ack(text="⏳ Planning…", response_type="ephemeral")
+        ack_text, work = entry
+        ack(text=ack_text, response_type="ephemeral")
         channel = command.get("channel_id", "")
-        submit(_guard(name, lambda: workflow.preview(user, cmd, respond, channel), respond))
+        submit(_guard(name, lambda: work(user, cmd, respond, channel), respond))
 
     for name in USAGE:
         app.command(name)(on_command)
 
-    def on_click(handler: Callable[[str, str, Any], None]) -> Callable[..., None]:
-        def listener(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
+    def on_click(handler: Click) -> Callable[[Ack, dict[str, dict[str, str]], dict[str, str], Respond], None]:
+        def listener(ack: Ack, body: dict[str, dict[str, str]], action: dict[str, str], respond: Respond) -> None:
             ack()
             user, value = body["user"]["id"], str(action.get("value", ""))
             submit(_guard(action.get("action_id", "action"), lambda: handler(user, value, respond), respond))
 
         return listener
 
-    app.action(blocks.CONFIRM)(on_click(workflow.confirm))
-    app.action(blocks.CANCEL)(on_click(workflow.cancel))
-    app.action(blocks.APPROVE)(on_click(workflow.approve))
-    app.action(blocks.REJECT)(on_click(workflow.reject))
+    app.action(blocks.CONFIRM)(on_click(flow.confirm))
+    app.action(blocks.CANCEL)(on_click(flow.cancel))
+    app.action(blocks.APPROVE)(on_click(flow.approve))
+    app.action(blocks.REJECT)(on_click(flow.reject))
 
-    def promote_from_versions(user: str, value: str, respond: Any) -> None:
+    def promote_from_versions(user: str, value: str, respond: Respond) -> None:
         data = json.loads(value)
         cmd = parse("/promote", f"{data['tag']} to {data['env']} service:{data['service']}")
-        if not isinstance(cmd, PromoteCmd):  # parse("/promote", ...) only returns PromoteCmd
-            raise InvalidInput("That button no longer makes sense; run /versions again.")
-        workflow.preview(user, cmd, respond)
+        if cmd.kind is not ActionKind.PROMOTE:  # parse("/promote", …) of a tag is always a promotion
+            raise InvalidInput(say.BUTTON_STALE)
+        flow.preview(user, cast(PromoteCmd, cmd), respond)
 
     app.action(blocks.PROMOTE_FROM_VERSIONS)(on_click(promote_from_versions))
 
-    def rollback_from_alert(user: str, value: str, respond: Any) -> None:
+    def rollback_from_alert(user: str, value: str, respond: Respond) -> None:
         data = json.loads(value)
-        workflow.preview(user, RollbackCmd(env_name(data["env"]), service_name(data["service"])), respond)
+        flow.preview(user, RollbackCmd(env_name(data["env"]), service_name(data["service"])), respond)
 
     app.action(blocks.ROLLBACK_FROM_ALERT)(on_click(rollback_from_alert))

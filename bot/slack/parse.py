@@ -9,7 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import ClassVar
 
+from bot.actions.freeze import FreezeCmd, UnfreezeCmd
+from bot.actions.promote import PromoteCmd
+from bot.actions.release import ReleaseCmd
+from bot.actions.resume import ResumeCmd
+from bot.actions.rollback import RollbackCmd
 from bot.core.names import env_name, one_line, service_name
 from bot.core.tags import BuildTag
 from bot.errors import InvalidInput
@@ -27,63 +34,31 @@ USAGE = {
 }
 
 
+class Query(StrEnum):
+    """Commands that only read: answered at once, never previewed or confirmed."""
+
+    VERSIONS = "versions"
+    HISTORY = "history"
+    SCHEDULES = "schedules"
+
+
 @dataclass(frozen=True)
 class VersionsCmd:
     service: str | None = None
-
-
-@dataclass(frozen=True)
-class PromoteCmd:
-    tag: str
-    env: str
-    service: str | None = None
-    reason: str = ""
-    at: str | None = None  # `at <ISO time|HH:MM>`: schedule instead of now
-
-
-@dataclass(frozen=True)
-class ReleaseCmd:
-    source: str
-    env: str
-    services: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class FreezeCmd:
-    env: str
-    duration: str  # "2h" or an ISO time after "until"
-    until: bool
-    reason: str
-
-
-@dataclass(frozen=True)
-class UnfreezeCmd:
-    env: str
+    kind: ClassVar[Query] = Query.VERSIONS
 
 
 @dataclass(frozen=True)
 class HistoryCmd:
     env: str
     service: str | None = None
+    kind: ClassVar[Query] = Query.HISTORY
 
 
 @dataclass(frozen=True)
 class ScheduleCmd:
     cancel: str | None = None
-
-
-@dataclass(frozen=True)
-class RollbackCmd:
-    env: str
-    service: str | None = None
-    to_tag: str | None = None
-
-
-@dataclass(frozen=True)
-class ResumeCmd:
-    env: str
-    service: str | None = None
-    force: bool = False
+    kind: ClassVar[Query] = Query.SCHEDULES
 
 
 Command = (

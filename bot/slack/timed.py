@@ -7,58 +7,72 @@ environment's channel.
 
 from __future__ import annotations
 
-import datetime as dt
-import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import cast
 
 from bot import jobs
+from bot.actions.base import ActionKind, Actions, Args, Outcome, Run
+from bot.actions.freeze import FreezeCmd
 from bot.core import commit_message as cm
-from bot.core.freezes import manual_freeze, utc
-from bot.errors import InvalidInput
-from bot.promotion import freeze
-from bot.promotion import promote as promote_uc
+from bot.core.freezes import Freeze, utc
 from bot.promotion.history_view import history
-from bot.settings import Settings, parse_duration
+from bot.promotion.ports import Context
+from bot.settings import Settings
+from bot.slack import messages as say
 from bot.slack.authz import Authorizer
-from bot.slack.parse import FreezeCmd, HistoryCmd, PromoteCmd, ScheduleCmd, UnfreezeCmd
+from bot.slack.parse import HistoryCmd, ScheduleCmd
+from bot.slack.port import SlackPort
+from bot.slack.store import Respond
 
-Respond = Callable[..., Any]
+Result = Callable[[Args, Outcome[object], str], tuple[str, str | None]]  # → (reply, channel announcement)
 
 
-def resolve_at(text: str, now: int) -> int:
-    """`2026-11-25T14:00[Z|±hh:mm]` or `HH:MM` (UTC, the next one to come) → unix time."""
-    if len(text) == 5:
-        hh, mm = int(text[:2]), int(text[3:])
-        if hh > 23 or mm > 59:
-            raise InvalidInput(f"{text!r} is not a time of day.")
-        today = dt.datetime.fromtimestamp(now, tz=dt.UTC).replace(hour=hh, minute=mm, second=0, microsecond=0)
-        at = today if today.timestamp() > now else today + dt.timedelta(days=1)
-        return int(at.timestamp())
-    try:
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as err:
-        raise InvalidInput(f"{text!r} is not an ISO time like 2026-11-25T14:00.") from err
-    return int((moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).timestamp())
+def _frozen(args: Args, out: Outcome[object], user: str) -> tuple[str, str | None]:
+    f = cast(Freeze, out.plan)
+    text = say.frozen(f.env, utc(f.end), user, cast(FreezeCmd, args).reason)
+    return say.with_commit(text, out.commit), text
+
+
+def _unfrozen(args: Args, out: Outcome[object], user: str) -> tuple[str, str | None]:
+    if out.commit:
+        text = say.unfrozen(args.env, user)
+        return text, text
+    return say.no_manual_freeze(args.env), None
+
+
+def _scheduled(args: Args, out: Outcome[object], user: str) -> tuple[str, str | None]:
+    item = cast(jobs.Scheduled, out.plan)
+    text = say.scheduled(item.tag, item.env, utc(item.at), user, item.id)
+    return say.scheduled_reply(text), text
+
+
+RESULTS: Mapping[ActionKind, Result] = {
+    ActionKind.FREEZE: _frozen,
+    ActionKind.UNFREEZE: _unfrozen,
+    ActionKind.SCHEDULE: _scheduled,
+}
 
 
 class TimedCommands:
+    """Actions that run at once, without preview or confirmation (freeze, unfreeze, schedule), and the
+    read-only /history and /schedule."""
+
     def __init__(
         self,
-        ctx: Any,
+        ctx: Context,
         settings: Settings,
+        actions: Actions,
         *,
-        store: Any,
+        store: jobs.JobStore,
         authz: Authorizer,
-        client: Any,
-        clock: Callable[[], float] = time.time,
+        slack: SlackPort,
     ) -> None:
         self.ctx = ctx
         self.settings = settings
+        self.actions = actions
         self.store = store
         self.authz = authz
-        self.client = client
-        self.clock = clock
+        self.slack = slack
 
     def _who(self, user: str, env: str, action: str) -> str:
         return cm.person(self.authz.check(user, env, action).name, f"slack:{user}")
@@ -66,64 +80,37 @@ class TimedCommands:
     def _announce(self, env: str, text: str) -> None:
         channel = self.settings.env(env).channel
         if channel:
-            self.client.chat_postMessage(channel=channel, text=text)
+            self.slack.post(channel, text)
 
-    def freeze(self, user: str, cmd: FreezeCmd, respond: Respond) -> None:
-        now = int(self.clock())
-        who = self._who(user, cmd.env, "freeze")
-        end = resolve_at(cmd.duration, now) if cmd.until else now + parse_duration(cmd.duration)
-        manual_freeze(cmd.env, cmd.reason, who, now, end)  # refuses a past, empty or absurd end before any I/O
-        sha = freeze.freeze(self.ctx, env=cmd.env, end=end, reason=cmd.reason, who=who, now=now)
-        text = f"❄ {cmd.env} is frozen until {utc(end)} by <@{user}>: {cmd.reason or 'no reason given'}"
-        respond(text=f"{text} (commit `{(sha or '')[:7]}`)", response_type="ephemeral")
-        self._announce(cmd.env, text)
-
-    def unfreeze(self, user: str, cmd: UnfreezeCmd, respond: Respond) -> None:
-        who = self._who(user, cmd.env, "unfreeze")
-        sha = freeze.unfreeze(self.ctx, env=cmd.env, who=who, now=int(self.clock()))
-        text = f"☀ {cmd.env} unfrozen by <@{user}>" if sha else f"{cmd.env} had no manual freeze."
-        respond(text=text, response_type="ephemeral")
-        if sha:
-            self._announce(cmd.env, text)
+    def run(self, user: str, args: Args, respond: Respond) -> None:
+        action = self.actions.of(args)
+        out = action.run(self.ctx, args, Run(who=self._who(user, args.env, action.verb)))
+        reply, announce = RESULTS[action.kind](args, out, user)
+        respond(text=reply, response_type="ephemeral")
+        if announce:
+            self._announce(args.env, announce)
 
     def history(self, user: str, cmd: HistoryCmd, respond: Respond) -> None:
         lines = [e.line() for e in history(self.ctx, cmd.env, cmd.service, 15)]
-        body = "```" + "\n".join(lines) + "```" if lines else "Nothing recorded yet."
-        respond(text=f"*History of {cmd.env}*\n{body}", response_type="ephemeral")
+        respond(text=say.history(cmd.env, lines), response_type="ephemeral")
 
     def schedule(self, user: str, cmd: ScheduleCmd, respond: Respond) -> None:
         if cmd.cancel:
             items = {i.id: i for i in jobs.listed(self.store)}
             item = items.get(cmd.cancel)
             if item is None:
-                respond(text="No waiting scheduled promotion has that id.", response_type="ephemeral")
+                respond(text=say.NO_SUCH_SCHEDULE, response_type="ephemeral")
                 return
             self._who(user, item.env, "cancel a scheduled promotion")
             jobs.cancel(self.store, cmd.cancel)
-            respond(text=f"🚫 Cancelled {cmd.cancel}.", response_type="ephemeral")
+            respond(text=say.schedule_cancelled(cmd.cancel), response_type="ephemeral")
             return
-        lines = [
-            f"`{i.id}` {utc(i.at)}  `{i.tag}` → {i.env}  by {i.who.split(' <')[0]}" for i in jobs.listed(self.store)
-        ]
-        respond(text="\n".join(lines) or "Nothing is scheduled.", response_type="ephemeral")
-
-    def promote_at(self, user: str, cmd: PromoteCmd, respond: Respond) -> None:
-        now = int(self.clock())
-        who = self._who(user, cmd.env, "promote")
-        at = resolve_at(cmd.at or "", now)
-        # Plan now so an impossible request is refused today, not silently at 14:00 tomorrow.
-        promote_uc.prepare(
-            self.ctx,
-            promote_uc.PromoteRequest(tag=cmd.tag, target_env=cmd.env, who=who, service=cmd.service, reason=cmd.reason),
-        )
-        item = jobs.schedule_promotion(
-            self.store, tag=cmd.tag, env=cmd.env, at=at, who=who, now=now, service=cmd.service, reason=cmd.reason
-        )
-        text = f"🕑 `{cmd.tag}` → {cmd.env} scheduled for {utc(at)} by <@{user}> (id `{item.id}`)"
-        respond(text=f"{text}; it is checked again when it runs.", response_type="ephemeral")
-        self._announce(cmd.env, text)
+        waiting = jobs.listed(self.store)
+        lines = [say.schedule_line(i.id, utc(i.at), i.tag, i.env, i.who.split(" <")[0]) for i in waiting]
+        respond(text="\n".join(lines) or say.NOTHING_SCHEDULED, response_type="ephemeral")
 
     def report(self, item: jobs.Scheduled) -> None:
         """Post a scheduled promotion's outcome in its environment's channel."""
-        icon = "✅" if item.status == "done" else "❌"
-        self._announce(item.env, f"{icon} scheduled `{item.tag}` → {item.env} ({item.id}): {item.status} {item.result}")
+        done = item.status == "done"
+        self._announce(item.env, say.schedule_ran(done, tag=item.tag, env=item.env, schedule_id=item.id,
+                                                  status=item.status, result=item.result))  # fmt: skip

@@ -10,8 +10,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bot.service import Bot
 from bot.slack import blocks
+from bot.wiring import Bot
 from tests.canaries import FLUX_TOKEN, SIGNING_SECRET
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import signed_headers

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from bot import settings as settings_mod
-from bot.service import Bot, assemble
+from bot.wiring import Bot, assemble
 from tests.fakes.fixtures import BOT_TOKEN, SIGNING_SECRET
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import action_body, command_body, signed_headers

@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from bot import settings as settings_mod
-from bot.service import Bot, assemble
 from bot.slack import blocks
+from bot.wiring import Bot, assemble
 from tests.canaries import BOT_TOKEN, FLUX_TOKEN, SIGNING_SECRET
 from tests.fakes.slack_api import FakeSlack
 from tests.integration.slack_bot import PROD_CHANNEL, REQUESTER, SlackBot, populate, slack_config

@@ -16,6 +16,7 @@ from bot import jobs, wiring
 from bot import settings as settings_mod
 from bot.adapters.state_store import StateStore
 from bot.errors import InvalidInput
+from bot.slack.notices import new_build_payload
 from tests.integration.world import World, running_world
 
 ALICE = "Alice <cli:alice>"
@@ -71,9 +72,9 @@ def test_new_build_notice_is_queued_once_per_tag(world: World) -> None:
     store = StateStore(world.root / "state.db")
     ctx = wiring.context(settings_mod.load(world.config), cache_ttl=0)
     channels = {"staging": "C0STAGING", "production": "C0PROD"}
-    queued = jobs.new_build_notices(ctx, store, channels.get)
+    queued = jobs.new_build_notices(ctx, store, channels.get, new_build_payload)
     assert queued == 4  # backend and frontend: develop ahead of staging, staging ahead of production
-    assert jobs.new_build_notices(ctx, store, channels.get) == 0  # once per tag
+    assert jobs.new_build_notices(ctx, store, channels.get, new_build_payload) == 0  # once per tag
     items = store.due(limit=10)
     prod = [json.loads(i.payload) for i in items if i.channel == "C0PROD"]
     assert any(

@@ -22,8 +22,8 @@ from bot.core.commit_message import CommitMessage
 from bot.core.plan import Edit
 from bot.observability import Metrics
 from bot.promotion.ports import Snapshot
-from bot.service import Bot, assemble
 from bot.slack import blocks
+from bot.wiring import Bot, assemble
 from tests.fakes.fixtures import BOT_TOKEN, SIGNING_SECRET
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import action_body, command_body

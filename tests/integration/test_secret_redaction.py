@@ -21,8 +21,9 @@ import yaml
 
 from bot import settings as settings_mod
 from bot.adapters.registry_auth import env_prefix
-from bot.service import assemble, install_logging
+from bot.service import install_logging
 from bot.slack import blocks
+from bot.wiring import assemble
 from tests.canaries import APP_TOKEN, BOT_TOKEN, FLUX_TOKEN, GIT_TOKEN, REGISTRY_PASSWORD, SIGNING_SECRET
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import action_body, command_body
@@ -149,9 +150,9 @@ def test_no_secret_reaches_logs_slack_or_git(
     clone_config = (settings.state_dir / "repo" / ".git" / "config").read_text()
 
     # The capture is the real thing: everyone logged through it, with the ids that tie the story together.
-    assert {"bot.slack.workflow", "bot.flux.delivery", "bot.flux.receiver"} <= {line["logger"] for line in lines}
+    assert {"bot.slack.request_flow", "bot.slack.outbox", "bot.flux.receiver"} <= {line["logger"] for line in lines}
     assert any(line["logger"].startswith("slack_bolt") for line in lines)  # library chatter (DEBUG) too
-    reconciled = [line for line in lines if line["logger"] == "bot.flux.delivery" and "reconciled" in line["msg"]]
+    reconciled = [line for line in lines if line["logger"] == "bot.slack.outbox" and "reconciled" in line["msg"]]
     assert reconciled and reconciled[0]["request_id"] == rid and reconciled[0]["flux_request_id"] != rid
     assert any(line["request_id"] == rid and "promote in production: committed" in line["msg"]
                for line in lines if "request_id" in line)  # fmt: skip

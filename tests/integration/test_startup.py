@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from bot import settings as settings_mod
-from bot.service import assemble
+from bot.wiring import assemble
 from tests.fakes.fixtures import BOT_TOKEN, SIGNING_SECRET
 from tests.integration.world import running_world
 

@@ -19,8 +19,8 @@ import pytest
 import yaml
 
 from bot import settings as settings_mod
-from bot.service import assemble
 from bot.slack import blocks
+from bot.wiring import assemble
 from tests.fakes.fixtures import BOT_TOKEN, SIGNING_SECRET
 from tests.fakes.slack_api import Call, FakeSlack
 from tests.integration.slack_bot import PROD_CHANNEL, REQUESTER, SlackBot, populate, slack_config

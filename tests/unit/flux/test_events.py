@@ -1,4 +1,4 @@
-"""bot.flux.events and bot.flux.render: refusals, revisions, classification, routing, rendering, properties.
+"""bot.flux.events and bot.slack.flux_text: refusals, revisions, classification, routing, rendering, properties.
 
 The Flux-sourced vectors (signatures, example bodies, the rate-limit key) are in
 tests/conformance/test_flux_events.py; these tables cover the edges around them.
@@ -29,16 +29,13 @@ from bot.flux.events import (
     ReconcileFailed,
     Route,
     classify,
-    coalesce,
     image_tag,
     parse_event,
-    render,
-    render_image_update,
     route,
     verify_bearer,
     verify_hmac,
 )
-from bot.flux.render import LINE_CHARS, LIST_LINES
+from bot.slack.flux_text import LINE_CHARS, LIST_LINES, coalesce, render, render_image_update
 from tests.unit.core.test_import_boundary import _imports, _violation
 
 SHA = "3ebb95cc56d2db59bc6ffbe0d9dd0ea445edeb77"
@@ -93,10 +90,10 @@ def _event(
     return FluxEvent(involved, severity, "2026-08-01T10:00:00Z", message, reason, meta)
 
 
-@pytest.mark.parametrize("module", ["events.py", "render.py"])
+@pytest.mark.parametrize("module", ["flux/events.py", "slack/flux_text.py"])
 def test_events_and_render_are_pure(module: str) -> None:
-    # The core's import rule, plus each other: the receiver and delivery do the I/O.
-    path = Path(__file__).resolve().parents[3] / "bot" / "flux" / module
+    # The core's import rule, plus each other: the receiver and the outbox do the I/O.
+    path = Path(__file__).resolve().parents[3] / "bot" / module
     found = [(ln, mod) for ln, mod in _imports(path) if not mod.startswith(("bot.flux.events", "bot.flux.render"))]
     assert any(mod == "re" for _, mod in found)  # the file was read
     bad = [f"line {ln}: {mod} ({why})" for ln, mod in found if (why := _violation(mod))]

@@ -16,12 +16,12 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from bot import request_id
-from bot.errors import BotError, NotFound
+from bot.errors import BotError, NotFound, SlackError, SlackRateLimited
 from bot.flux.events import (
     FluxEvent,
     ImageUpdated,
@@ -29,13 +29,14 @@ from bot.flux.events import (
     Reconciled,
     ReconcileFailed,
     classify,
-    coalesce,
     parse_event,
-    render,
-    render_image_update,
 )
 from bot.promotion.image_notices import new_automation_bumps
+from bot.promotion.ports import Context
 from bot.slack import blocks, durable
+from bot.slack.flux_text import coalesce, render, render_image_update
+from bot.slack.port import SlackPort
+from bot.slack.store import Outbox, ThreadRecord
 
 log = logging.getLogger(__name__)
 LAST_SEEN = "git.last_seen_head"
@@ -61,21 +62,48 @@ class Pace:
         self.next_at[channel] = now + (self.interval if wait is None else wait)
 
 
-def _retry_after(err: Exception) -> float | None:
-    response = getattr(err, "response", None)
-    if response is None or getattr(response, "status_code", None) != 429:
-        return None
-    try:
-        return float(response.headers.get("Retry-After", "1"))
-    except (TypeError, ValueError):
-        return 1.0
+def _retry_after(err: SlackError) -> float | None:
+    return err.retry_after if isinstance(err, SlackRateLimited) else None
+
+
+class OutboxItem(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def payload(self) -> str: ...
+    @property
+    def attempts(self) -> int: ...
+
+
+class DeliveryStore(Outbox, Protocol):
+    """The outbox, the promotion threads and two keys: what the Deliverer reads and writes."""
+
+    def due(self, now: float | None = None, limit: int = 50) -> Sequence[OutboxItem]: ...
+
+    def delivered(self, id: int) -> bool: ...
+
+    def retry_later(self, id: int, next_attempt_at: float, error: str) -> bool: ...
+
+    def committed_threads(self) -> Sequence[ThreadRecord]: ...
+
+    def thread_reconciled(self, request_id: str) -> bool: ...
+
+    def thread_failed(self, request_id: str) -> bool: ...
+
+    def thread_warned(self, request_id: str) -> bool: ...
+
+    def get(self, key: str) -> str | None: ...
+
+    def put(self, key: str, value: str) -> None: ...
 
 
 class Deliverer:
     def __init__(
         self,
-        store: Any,
-        client: Any,
+        store: DeliveryStore,
+        slack: SlackPort,
         repo: Ancestry,
         *,
         clock: Callable[[], float] = time.time,
@@ -86,7 +114,7 @@ class Deliverer:
         watch: bool = True,
     ) -> None:
         self.store = store
-        self.client = client
+        self.slack = slack
         self.repo = repo
         self.clock = clock
         self.pace = Pace(interval)
@@ -94,7 +122,7 @@ class Deliverer:
         self.env_channel = env_channel
         self.rollback_button = rollback_button
         self.watch = watch  # the reconcile watchdog; off when no Flux events can arrive
-        self._durable = durable.DurableSlack(client, store)
+        self._durable = durable.DurableSlack(slack, store)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -127,7 +155,7 @@ class Deliverer:
         for item in self.store.due(now, limit):
             data = json.loads(item.payload)
             if durable.PAYLOAD_KEY in data:  # a thread's status or reply that Slack refused earlier
-                done += self._replay(item, data)
+                done += self._replay(item, data[durable.PAYLOAD_KEY], str(data.get("thread", "")))
                 continue
             if "blocks" in data:  # a ready-made message with buttons: posted on its own, never coalesced
                 done += self._post_message(item.id, item.channel, data)
@@ -154,26 +182,26 @@ class Deliverer:
             done += self._post_notices(channel, entries)
         return done
 
-    def _post_message(self, item_id: int, channel: str, data: dict[str, Any]) -> int:
+    def _post_message(self, item_id: int, channel: str, data: dict[str, object]) -> int:
         now = self.clock()
         if not self.pace.ready(channel, now):
             return 0
         try:
-            self.client.chat_postMessage(channel=channel, text=str(data["text"]), blocks=data["blocks"])
-        except Exception as err:
+            self.slack.call("chat_postMessage", {"channel": channel, "text": str(data["text"]),
+                                                 "blocks": data["blocks"]})  # fmt: skip
+        except SlackError as err:
             wait = _retry_after(err)
             self.pace.sent(channel, now, wait if wait is not None else 5.0)
-            self.store.retry_later(item_id, now + (wait or 5.0), type(err).__name__)
+            self.store.retry_later(item_id, now + (wait or 5.0), err.code or type(err).__name__)
             return 0
         self.pace.sent(channel, self.clock())
         self.store.delivered(item_id)
         return 1
 
-    def _replay(self, item: Any, data: dict[str, Any]) -> int:
+    def _replay(self, item: OutboxItem, call: dict[str, object], thread: str) -> int:
         now = self.clock()
-        call = data[durable.PAYLOAD_KEY]
-        method, args = str(call.get("method")), dict(call.get("args") or {})
-        earlier = self.store.waiting_before(str(data.get("thread", "")), item.id)
+        method, args = str(call.get("method")), dict(call.get("args") or {})  # type: ignore[call-overload]
+        earlier = self.store.waiting_before(thread, item.id)
         if earlier is not None:  # an older message of the same thread still waits: keep the thread's order
             self.store.retry_later(item.id, max(earlier, now), "waiting for an earlier message")
             return 0
@@ -184,17 +212,17 @@ class Deliverer:
         if paced and not self.pace.ready(item.channel, now):
             return 0
         try:
-            getattr(self.client, method)(**args)
-        except Exception as err:
-            if not durable.retryable(err):
-                log.warning("%s in %s refused by Slack (%s); dropped", method, item.channel, type(err).__name__)
+            self.slack.call(method, args)
+        except SlackError as err:
+            if not err.retryable:
+                log.warning("%s in %s refused by Slack (%s); dropped", method, item.channel, err.code)
                 self.store.delivered(item.id)
                 return 0
             wait = _retry_after(err)
             backoff = wait if wait is not None else min(300.0, 2.0 ** min(item.attempts, 8))
             if paced:
                 self.pace.sent(item.channel, now, backoff)
-            self.store.retry_later(item.id, now + backoff, type(err).__name__)
+            self.store.retry_later(item.id, now + backoff, err.code or type(err).__name__)
             return 0
         if paced:
             self.pace.sent(item.channel, self.clock())
@@ -208,13 +236,13 @@ class Deliverer:
             return 0
         text = coalesce([t for _, t in entries])
         try:
-            self.client.chat_postMessage(channel=channel, text=text)
-        except Exception as err:
+            self.slack.call("chat_postMessage", {"channel": channel, "text": text})
+        except SlackError as err:
             wait = _retry_after(err)
             self.pace.sent(channel, now, wait if wait is not None else 5.0)
             for item_id, _ in entries:
-                self.store.retry_later(item_id, now + (wait or 5.0), type(err).__name__)
-            log.warning("posting to %s failed (%s); retrying later", channel, type(err).__name__)
+                self.store.retry_later(item_id, now + (wait or 5.0), err.code or type(err).__name__)
+            log.warning("posting to %s failed (%s); retrying later", channel, err.code)
             return 0
         self.pace.sent(channel, self.clock())
         for item_id, _ in entries:
@@ -284,12 +312,12 @@ class Deliverer:
                                                                json.dumps({"env": env, "service": service}),
                                                                "danger")]}]  # fmt: skip
         try:
-            self.client.chat_postMessage(channel=channel, text=f"{service} failed in {env}", blocks=body)
-        except Exception as err:
-            log.warning("rollback offer in %s failed: %s", channel, type(err).__name__)
+            self.slack.post(channel, f"{service} failed in {env}", blocks=body)
+        except SlackError as err:
+            log.warning("rollback offer in %s failed: %s", channel, err.code)
 
     # --- image updates seen in Git --------------------------------------------------------------
-    def git_notices(self, ctx: Any) -> int:
+    def git_notices(self, ctx: Context) -> int:
         """Queue a notice per automation bump since the last look (the first look only remembers HEAD)."""
         head, notices = new_automation_bumps(ctx, self.store.get(LAST_SEEN))
         queued = 0

@@ -1,6 +1,6 @@
 """Slack mrkdwn text for Flux events: one concise line per event, image-update notices, bursts coalesced.
 
-Pure: values in, strings out; no Slack imports. Event text comes from the cluster and from commit
+Pure: values in, strings out. Event text comes from the cluster and from commit
 messages anyone who can push writes, so `&`, `<` and `>` are escaped as Slack requires: left as they
 are, a `<!channel>` in a commit message would ping a whole channel.
 """

@@ -1,0 +1,44 @@
+"""/versions and the live examples shown with a command's usage: read-only answers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from bot.errors import BotError
+from bot.promotion.ports import Context
+from bot.promotion.versions import versions
+from bot.slack import blocks
+from bot.slack import messages as say
+from bot.slack.parse import VersionsCmd
+from bot.slack.store import Respond
+
+
+class Queries:
+    def __init__(self, ctx: Context, clock: Callable[[], float] = time.time) -> None:
+        self.ctx = ctx
+        self.clock = clock
+
+    def versions(self, user: str, cmd: VersionsCmd, respond: Respond) -> None:
+        try:
+            report = versions(self.ctx, cmd.service)
+        except BotError as err:
+            respond(text=say.problem(str(err)), response_type="ephemeral")
+            return
+        respond(text=say.versions_title(report.revision), blocks=blocks.versions(report, self.clock()),
+                response_type="ephemeral")  # fmt: skip
+
+    def examples(self, command: str, respond: Respond) -> None:
+        """Usage examples built from what the repository runs now (sent after the static usage ack)."""
+        report = versions(self.ctx)
+        lines = []
+        for svc in report.services:
+            for src, dst in zip(report.pipeline, report.pipeline[1:], strict=False):
+                a, b = svc.environments.get(src), svc.environments.get(dst)
+                if command == "/promote" and a and b and a.tag and a.tag != b.tag and a.version != b.version:
+                    lines.append(say.example_promote(a.tag, dst, svc.name, str(a.version)))
+            last = report.pipeline[-1]
+            if command == "/rollback" and svc.environments.get(last) and svc.environments[last].last_change:
+                lines.append(say.example_rollback(last, svc.name))
+        if lines:
+            respond(text=say.examples(lines[:5]), response_type="ephemeral", replace_original=False)

@@ -1,0 +1,296 @@
+"""The life of a Slack request: preview → confirm → (approvals) → execute → report in a thread.
+
+Every entry point runs after the listener acked (Slack's 3 s rule) on a worker thread, and checks
+authorization again: at the command, at each click and right before execution. State transitions are
+compare-and-set in the state store (legal moves: bot/promotion/states.py), so Slack retries, double
+clicks and two racing approvers act once. Nothing here knows one kind of request from another: the
+Action (bot/actions) plans and runs it, the View (bot/slack/views.py) words it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+
+from bot import request_id as request_ids
+from bot.actions.base import Actions, Args, Run, dump
+from bot.core import commit_message as cm
+from bot.errors import BotError, Refused, SlackError
+from bot.promotion.ports import Context
+from bot.promotion.states import RequestStatus as S
+from bot.settings import Settings
+from bot.slack import blocks
+from bot.slack import messages as say
+from bot.slack.authz import Authorizer, Denied
+from bot.slack.durable import DurableSlack
+from bot.slack.port import SlackPort
+from bot.slack.store import RequestRecord, RequestStore, Respond
+from bot.slack.views import VIEWS
+
+log = logging.getLogger(__name__)
+Observe = Callable[[str, str, str, float], None]  # metrics hook: (action, env, committed|noop|failed, seconds)
+
+
+class RequestFlow:
+    def __init__(
+        self,
+        ctx: Context,
+        settings: Settings,
+        actions: Actions,
+        *,
+        store: RequestStore,
+        authz: Authorizer,
+        slack: SlackPort,
+        clock: Callable[[], float] = time.time,
+        request_ttl: float = 1800.0,
+        observe: Observe | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.settings = settings
+        self.actions = actions
+        self.store = store
+        self.authz = authz
+        self.slack = slack
+        self.clock = clock
+        self.request_ttl = request_ttl
+        self.observe = observe
+        self.durable = DurableSlack(slack, store)
+
+    def summary(self, req: RequestRecord) -> str:
+        return VIEWS[self.actions.load(req.payload).kind].summary(self.actions.load(req.payload), req.service)
+
+    # --- preview --------------------------------------------------------------------------------
+    def preview(self, user: str, args: Args, respond: Respond, channel: str = "") -> str | None:
+        """Plan without writing and show it with Confirm / Cancel. Returns the request id."""
+        action = self.actions.of(args)
+        try:
+            person = self.authz.check(user, args.env, action.verb)
+            planned = action.plan(self.ctx, args, cm.person(person.name or user, f"slack:{user}"))
+        except BotError as err:
+            respond(text=say.refused(str(err)) if isinstance(err, Refused) else say.problem(str(err)),
+                    response_type="ephemeral")  # fmt: skip
+            return None
+        if planned.noop is not None:
+            respond(text=say.nothing_to_do(planned.noop), response_type="ephemeral")
+            return None
+        # The id this Slack request logs under becomes the request's key, its buttons' value and its commit's
+        # Request-id trailer: one id from the slash command to the Flux reconcile.
+        request_id = request_ids.current() or uuid.uuid4().hex
+        self.store.create_request(
+            id=request_id,
+            kind=str(action.kind),
+            env=args.env,
+            service=planned.service,
+            requester=user,
+            payload=dump(args),
+            plan_hash=planned.fingerprint,
+            expires_at=self.clock() + self.request_ttl,
+            origin_channel=channel,
+        )
+        view = VIEWS[action.kind]
+        dialog = args.env == self.settings.pipeline[-1]
+        body = view.preview(planned, request_id, dialog, self.settings.env(args.env).approvals)
+        respond(text=say.preview(view.summary(args, planned.service)), blocks=body, response_type="ephemeral")
+        return request_id
+
+    # --- clicks ---------------------------------------------------------------------------------
+    def confirm(self, user: str, request_id: str, respond: Respond) -> None:  # noqa: PLR0911 - one exit per refusal
+        req = self.store.get_request(request_id)
+        if req is None:
+            respond(text=say.NO_LONGER_PENDING, replace_original=False, response_type="ephemeral")
+            return
+        # Who clicked is checked before the claim: another person's click must not use the request up.
+        if req.requester != user:
+            respond(text=say.ONLY_REQUESTER_CONFIRMS, replace_original=False, response_type="ephemeral")
+            return
+        if not self.store.claim(f"confirm:{request_id}", self.request_ttl):
+            respond(text=say.ALREADY_HANDLED, response_type="ephemeral", replace_original=False)
+            return
+        if req.status != S.PENDING:
+            respond(text=say.NO_LONGER_PENDING, replace_original=False, response_type="ephemeral")
+            return
+        if self.clock() > req.expires_at:
+            self.store.transition(request_id, {S.PENDING}, S.EXPIRED)
+            respond(text=say.PREVIEW_EXPIRED, replace_original=True)
+            return
+        try:
+            person = self.authz.check(user, req.env)
+        except Denied as err:
+            self.store.release(f"confirm:{request_id}")  # a person whose rights come back may click again
+            respond(text=say.refused(str(err)), replace_original=False, response_type="ephemeral")
+            return
+        summary = self.summary(req)
+        opened = self._open_or_explain(request_id, req, summary, respond)
+        if opened is None:
+            return
+        channel, ts = opened
+        needed = self.settings.env(req.env).approvals
+        if needed:
+            self.store.transition(request_id, {S.PENDING}, S.PENDING, channel=channel, message_ts=ts)
+            self._update(channel, ts, blocks.approval_request(summary, request_id, user, needed, []),
+                         say.awaiting_approval(summary))  # fmt: skip
+            respond(text=say.waiting_for_approvals(needed, channel), replace_original=True)
+        else:
+            respond(text=say.working(channel), replace_original=True)
+            self._execute(request_id, person.name, user, approvers=())
+
+    def _open_or_explain(self, request_id: str, req: RequestRecord, summary: str,
+                         respond: Respond) -> tuple[str, str] | None:  # fmt: skip
+        channel = self.settings.env(req.env).channel or req.origin_channel
+        try:
+            posted = self.slack.post(
+                channel,
+                say.with_status(summary, "pending"),
+                blocks=blocks.status_message(summary, "pending", say.requested_by(req.requester)),
+                metadata={"event_type": "gitops_request", "event_payload": {"id": request_id, "env": req.env}},
+            )
+        except SlackError as err:  # Slack refused the thread's first message: nothing started
+            self.store.release(f"confirm:{request_id}")
+            log.warning("opening the thread for %s failed: %s", request_id, err.code or type(err).__name__)
+            respond(text=say.thread_not_opened(err.message, err.retryable), replace_original=False,
+                    response_type="ephemeral")  # fmt: skip
+            return None
+        self.store.record_thread(request_id, channel=posted.channel, ts=posted.ts, env=req.env, service=req.service)
+        return posted.channel, posted.ts
+
+    def cancel(self, user: str, request_id: str, respond: Respond) -> None:
+        req = self.store.get_request(request_id)
+        if req is None or req.requester != user:
+            respond(text=say.ONLY_REQUESTER_CANCELS, replace_original=False, response_type="ephemeral")
+            return
+        if self.store.transition(request_id, {S.PENDING}, S.CANCELLED):
+            respond(text=say.CANCELLED, replace_original=True)
+            self._set_status(req, "cancelled")
+        else:
+            respond(text=say.TOO_LATE_TO_CANCEL, replace_original=False, response_type="ephemeral")
+
+    def approve(self, user: str, request_id: str, respond: Respond) -> None:  # noqa: PLR0911 - one exit per refusal
+        req = self.store.get_request(request_id)
+        if req is None or req.status != S.PENDING:
+            respond(text=say.NOT_WAITING_FOR_APPROVAL, replace_original=False, response_type="ephemeral")
+            return
+        if user == req.requester:
+            respond(text=say.NO_SELF_APPROVAL, replace_original=False, response_type="ephemeral")
+            return
+        try:
+            self.authz.check(user, req.env, "approve")
+        except Denied as err:
+            respond(text=say.refused(str(err)), replace_original=False, response_type="ephemeral")
+            return
+        ttl = self.settings.env(req.env).approval_ttl
+        if self.clock() > req.created_at + ttl:
+            self.store.transition(request_id, {S.PENDING}, S.EXPIRED)
+            self._set_status(req, "expired", say.approvals_expired_detail(ttl // 60))
+            respond(text=say.approvals_expired(ttl // 60), replace_original=False, response_type="ephemeral")
+            return
+        args = self.actions.load(req.payload)
+        requester = self.authz.check(req.requester, req.env)
+        try:
+            who = cm.person(requester.name or req.requester, f"slack:{req.requester}")
+            fp = self.actions.of(args).plan(self.ctx, args, who).fingerprint
+        except BotError as err:
+            respond(text=say.plan_no_longer_holds(str(err)), replace_original=False, response_type="ephemeral")
+            return
+        if fp != req.plan_hash:
+            self.store.transition(request_id, {S.PENDING}, S.EXPIRED)
+            self._set_status(req, "expired", say.STALE_DETAIL)
+            respond(text=say.STALE_APPROVAL, replace_original=False, response_type="ephemeral")
+            return
+        if not self.store.add_approval(request_id, user, fp):
+            respond(text=say.ALREADY_APPROVED, replace_original=False, response_type="ephemeral")
+            return
+        approvers = self.store.approvers(request_id)
+        needed = self.settings.env(req.env).approvals
+        if len(approvers) < needed:
+            thread = self.store.thread_of(request_id)
+            if thread is not None:
+                summary = self.summary(req)
+                self._update(thread.channel, thread.ts,
+                             blocks.approval_request(summary, request_id, req.requester, needed, approvers),
+                             say.awaiting_approval(summary))  # fmt: skip
+            respond(text=say.APPROVAL_RECORDED, replace_original=False, response_type="ephemeral")
+            return
+        if self.store.transition(request_id, {S.PENDING}, S.APPROVED):
+            self._execute(request_id, requester.name, req.requester, approvers=tuple(approvers))
+
+    def reject(self, user: str, request_id: str, respond: Respond) -> None:
+        req = self.store.get_request(request_id)
+        if req is None:
+            return
+        try:
+            self.authz.check(user, req.env, "reject")
+        except Denied as err:
+            respond(text=say.refused(str(err)), replace_original=False, response_type="ephemeral")
+            return
+        if self.store.transition(request_id, {S.PENDING}, S.REJECTED):
+            self._set_status(req, "rejected", say.rejected_by(user))
+
+    # --- execution ------------------------------------------------------------------------------
+    def _execute(self, request_id: str, name: str, user: str, approvers: tuple[str, ...]) -> None:
+        if not self.store.transition(request_id, {S.PENDING, S.APPROVED}, S.RUNNING):
+            return  # someone else's click won the race
+        req = self.store.get_request(request_id)
+        thread = self.store.thread_of(request_id)
+        if req is None or thread is None:
+            return
+        args = self.actions.load(req.payload)
+        summary = self.summary(req)
+        try:
+            approved = tuple(cm.person(self.authz.check(a, req.env).name, f"slack:{a}") for a in approvers)
+            self.authz.check(user, req.env)
+            run = Run(
+                who=cm.person(name or user, f"slack:{user}"),
+                approved_by=approved,
+                request_id=request_id,
+                thread=self.slack.permalink(thread.channel, thread.ts),
+            )
+            sha = self._observed_run(args, run, req.env)
+        except BotError as err:
+            self.store.transition(request_id, {S.RUNNING}, S.FAILED, result=str(err))
+            self.store.thread_failed(request_id)
+            self._update(thread.channel, thread.ts, blocks.status_message(summary, "failed", str(err)),
+                         say.with_status(summary, "failed"))  # fmt: skip
+            self._reply(thread.channel, thread.ts, say.failed_reply(str(err)), broadcast=True)
+            return
+        self.store.transition(request_id, {S.RUNNING}, S.DONE, result=sha or "")
+        if sha:
+            self.store.thread_committed(request_id, sha)
+        detail = say.committed_detail(sha or "", user, approvers)
+        self._update(thread.channel, thread.ts,
+                     blocks.status_message(summary, "committed" if sha else "done", detail),
+                     say.with_status(summary, "committed"))  # fmt: skip
+        note = VIEWS[args.kind].after_commit(req.env, req.service)
+        if note:
+            self._reply(thread.channel, thread.ts, note)
+
+    def _observed_run(self, args: Args, run: Run, env: str) -> str | None:
+        """The action run under the request's own id (a click that approved it has another), timed."""
+        action = self.actions.of(args)
+        started, result = time.monotonic(), "failed"
+        with request_ids.bound(run.request_id):
+            try:
+                sha = action.run(self.ctx, args, run).commit
+                result = "committed" if sha else "noop"
+                return sha
+            finally:
+                seconds = time.monotonic() - started
+                log.info("%s in %s: %s", action.kind, env, result, extra={"seconds": round(seconds, 3)})
+                if self.observe is not None:
+                    self.observe(str(action.kind), env, result, seconds)
+
+    # --- thread plumbing ------------------------------------------------------------------------
+    def _set_status(self, req: RequestRecord, status: str, detail: str = "") -> None:
+        thread = self.store.thread_of(req.id)
+        if thread is not None:
+            summary = self.summary(req)
+            self._update(thread.channel, thread.ts, blocks.status_message(summary, status, detail),
+                         say.with_status(summary, status))  # fmt: skip
+
+    def _update(self, channel: str, ts: str, body: list[blocks.Block], text: str) -> None:
+        # Durable: a status that says how a promotion ended must reach Slack, 429 storm or not.
+        self.durable.call("chat_update", channel=channel, ts=ts, text=text, blocks=body)
+
+    def _reply(self, channel: str, ts: str, text: str, broadcast: bool = False) -> None:
+        self.durable.call("chat_postMessage", channel=channel, ts=ts, text=text, reply_broadcast=broadcast)
