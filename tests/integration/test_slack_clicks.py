@@ -110,6 +110,27 @@ def test_an_approver_rejects_and_a_later_approve_does_nothing(world: World, fake
         assert world.state() == before  # nothing committed, nothing tagged
 
 
+def test_only_the_requester_can_confirm_and_another_users_click_does_not_use_the_request_up(
+    world: World, fake_slack: FakeSlack
+) -> None:
+    with running_bot(world, fake_slack) as sb:
+        state, head, tags = world.state(), world.head(), world.registry_tags("backend")
+        sb.command("/promote", f"{_tag(world)} to production", response_id="p")
+        rid = preview_id(fake_slack, "p")
+
+        assert sb.click(blocks.CONFIRM, rid, APPROVER, response_id="other").status == 200  # a promoter, not the asker
+        assert "Only the person who asked can confirm" in _answer(fake_slack, "other")
+        assert fake_slack.calls("chat.postMessage") == [] and world.state() == state
+
+        assert sb.click(blocks.CONFIRM, rid, REQUESTER, response_id="own").status == 200
+        own = _answer(fake_slack, "own")
+        assert BUSY not in own and "no longer pending" not in own, own
+        _committed(fake_slack)
+        assert len(world.new_commits(head)) == 1
+        assert world.trailers(world.head())["Promoted-by"] == f"Alice Requester <slack:{REQUESTER}>"
+        assert len(_new_production_tags(world, tags)) == 1
+
+
 def _click_body(fake: FakeSlack, rid: str, response_id: str) -> str:
     return action_body(blocks.CONFIRM, rid, user_id=REQUESTER, channel_id=ORIGIN,
                        response_url=fake.response_url(response_id))  # fmt: skip
