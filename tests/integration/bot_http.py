@@ -5,10 +5,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot.slack import blocks
 from bot.wiring import Bot
@@ -43,6 +47,38 @@ def preview_id(fake: FakeSlack, response_id: str) -> str:
               if el.get("action_id") == blocks.CONFIRM]  # fmt: skip
     assert values, calls[-1].json
     return str(values[0])
+
+
+def metric(bot: Bot, name: str, **labels: str) -> float:
+    """The sum of `name`'s samples whose labels include `labels`, read from GET /metrics as a scraper would."""
+    status, _, body = http(f"{bot.server.url}/metrics")
+    assert status == 200, body
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(body.decode())
+        for s in family.samples
+        if s.name == name and labels.items() <= s.labels.items()
+    )
+
+
+def outbox_depth(bot: Bot) -> float:
+    """Messages still waiting in the outbox for Slack (the gauge is read at scrape time)."""
+    return metric(bot, "gitops_bot_outbox_depth")
+
+
+def flux_events(bot: Bot, result: str | None = None) -> float:
+    """Flux posts the receiver has finished with (accepted or rejected, or only `result`)."""
+    return metric(bot, "gitops_bot_flux_events_total", **({"result": result} if result else {}))
+
+
+def wait_until(predicate: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
+    """Poll `predicate` until it holds; fail naming `what` after `timeout` seconds. A test that then asserts
+    that something did NOT happen waits here first for proof the system got past the point where it would have."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout}s for {what}")
+        time.sleep(0.02)
 
 
 def flux_post(bot: Bot, body: bytes, token: str = FLUX_TOKEN) -> int:

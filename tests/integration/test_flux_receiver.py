@@ -21,6 +21,7 @@ from bot.slack import blocks
 from bot.wiring import Bot, assemble
 from tests.canaries import BOT_TOKEN, FLUX_TOKEN, SIGNING_SECRET
 from tests.fakes.slack_api import FakeSlack
+from tests.integration.bot_http import flux_events, outbox_depth, wait_until
 from tests.integration.slack_bot import PROD_CHANNEL, REQUESTER, SlackBot, populate, slack_config
 from tests.integration.world import World, running_world
 
@@ -90,9 +91,12 @@ def test_every_example_is_accepted_and_reaches_the_right_channel(world: World, f
         assert "health check failed" in alerts and "<!subteam^S0SRE>" in alerts
         assert "Reconciliation finished" not in images + alerts  # successful reconciles stay quiet
         # Duplicates (Flux repeats events) are accepted but not posted twice.
-        before = len(fake_slack.calls("chat.postMessage"))
+        wait_until(lambda: outbox_depth(bot) == 0, "the examples to leave the outbox")
+        before, handled = len(fake_slack.calls("chat.postMessage")), flux_events(bot)
         assert _post(bot, EXAMPLES[2]["forwarded_to_generic_provider"]["body"].encode()) == 202
-        time.sleep(1.5)
+        # The receiver is done with it, and whatever it queued has been delivered: a post would have been seen.
+        wait_until(lambda: flux_events(bot) == handled + 1, "the receiver to count the repeated event")
+        wait_until(lambda: outbox_depth(bot) == 0, "the outbox to drain after the repeated event")
         assert len(fake_slack.calls("chat.postMessage")) == before
     finally:
         bot.stop()
@@ -117,7 +121,10 @@ def test_bad_input_is_4xx_and_posts_nothing(
     bot = _start(world, fake_slack)
     try:
         assert _post(bot, body, signature) == status
-        time.sleep(0.5)
+        # The receiver counted it (an oversize body is refused by the HTTP server before the receiver sees it) …
+        wait_until(lambda: status == 413 or flux_events(bot, "rejected") == 1, "the receiver to count the rejection")
+        # … and anything it queued has been through a delivery round, so a post would already be recorded.
+        wait_until(lambda: outbox_depth(bot) == 0, "the outbox to drain")
         assert fake_slack.calls("chat.postMessage") == []
         assert bot.store.depth() == 0
     finally:
@@ -192,13 +199,14 @@ def test_watchdog_warns_in_the_thread_when_flux_stays_silent(world: World, fake_
     try:
         _promote(SlackBot(bot, fake_slack, world), fake_slack, world.tags[("backend", "staging", "0.0.2")])
         parent = next(m for m in fake_slack.messages(PROD_CHANNEL) if not m.is_reply)
-        time.sleep(0.5)
+        assert bot.deliverer is not None
+        assert bot.deliverer.watchdog() == 0  # a whole watchdog round ran after the commit, within the timeout
         assert not any("No reconcile" in r.text for r in fake_slack.thread(PROD_CHANNEL, parent.ts))
         clock.now += 16 * 60
         fake_slack.wait_for(
             lambda c: c.method == "chat.postMessage" and "No reconcile event" in c.params.get("text", ""), timeout=10
         )
-        time.sleep(0.6)  # a second round must not warn again
+        assert bot.deliverer.watchdog() == 0  # a second round, after the warning, must not warn again
         warnings = [r for r in fake_slack.thread(PROD_CHANNEL, parent.ts) if "No reconcile" in r.text]
         assert len(warnings) == 1
     finally:
@@ -225,8 +233,9 @@ def test_image_updates_seen_in_git_are_announced_once(world: World, fake_slack: 
         ev = _event(EXAMPLES[4], message=f"Latest image tag for {world.image('backend')} resolved to {new}",
                     involvedObject={"kind": "ImagePolicy", "namespace": "staging", "name": "backend"})  # fmt: skip
         assert _post(bot, ev) == 202
+        wait_until(lambda: flux_events(bot) == 1, "the receiver to count Flux's event")
         assert bot.deliverer.git_notices(bot.ctx) == 0
-        time.sleep(1.5)
+        wait_until(lambda: outbox_depth(bot) == 0, "the outbox to drain after Flux's event (a post would be sent)")
         assert sum(new in m.text for m in fake_slack.messages()) == 1
     finally:
         bot.stop()

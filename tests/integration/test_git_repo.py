@@ -315,10 +315,11 @@ def test_callers_queued_behind_a_push_land_together_one_commit_each(bare_remote:
     remote.git("config", "core.logAllRefUpdates", "always")
     repo = repo_for(remote.url, tmp_path / "clone")
     repo.sync()
-    gate = threading.Event()
+    gate, holding = threading.Event(), threading.Event()
     results: dict[str, PushResult | BaseException] = {}
 
     def first(snapshot: Snapshot) -> Edit | None:
+        holding.set()
         gate.wait(30)  # holds the lock while the others queue up
         return bump("svc-a", 1)(snapshot)
 
@@ -335,7 +336,7 @@ def test_callers_queued_behind_a_push_land_together_one_commit_each(bare_remote:
              "b1-again": bump("svc-b", 1), "a3": bump("svc-a", 3)}  # fmt: skip
     threads = {n: threading.Thread(target=call, args=(n, p)) for n, p in plans.items()}
     threads["first"].start()
-    time.sleep(0.2)
+    assert holding.wait(30), "the first push never got to plan"
     for name in ("a2", "b1", "conflict", "b1-again", "a3"):
         threads[name].start()
         while repo.waiting < list(plans).index(name):  # queue in this order, behind the first

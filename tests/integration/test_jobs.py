@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,17 +86,21 @@ def test_new_build_notice_is_queued_once_per_tag(world: World) -> None:
 
 def test_scheduler_runs_each_job_without_overlap() -> None:
     calls: list[float] = []
+    third_run = threading.Event()
 
     def slow() -> None:
         calls.append(time.monotonic())
-        time.sleep(0.3)
+        if len(calls) >= 3:
+            third_run.set()
+        time.sleep(0.3)  # the job itself is slow on purpose: three times its 0.1 s interval
 
     scheduler = jobs.build_scheduler({"slow": (slow, 0.1)})
     scheduler.start()
     try:
         job = scheduler.get_job("slow")  # defaults apply once the scheduler has started
         assert job.coalesce is True and job.max_instances == 1 and job.misfire_grace_time == 300
-        time.sleep(1.0)
+        # Three runs: two gaps in which a second instance would have started, however slow the machine.
+        assert third_run.wait(30), calls
     finally:
         scheduler.shutdown(wait=True)
     gaps = [b - a for a, b in itertools.pairwise(calls)]
