@@ -29,9 +29,10 @@ from bot.errors import BotError
 from bot.flux.delivery import Deliverer
 from bot.flux.receiver import FluxReceiver
 from bot.http_server import Response, Router, Server
-from bot.jobs import Scheduled, build_scheduler, standard_jobs
+from bot.jobs import build_scheduler, standard_jobs
 from bot.log_format import LogFormat
 from bot.observability import Metrics
+from bot.promotion.schedule import Scheduled
 from bot.settings import Settings
 from bot.slack.app import Workers, build_app, web_client
 from bot.slack.authz import Authorizer, SlackDirectory

@@ -12,12 +12,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bot import jobs
 from bot.core import commit_message as cm
 from bot.core.freezes import manual_freeze, utc
 from bot.errors import InvalidInput
 from bot.promotion import freeze
 from bot.promotion import promote as promote_uc
+from bot.promotion import schedule as schedules
 from bot.promotion.history_view import history
 from bot.settings import Settings, parse_duration
 from bot.slack.authz import Authorizer
@@ -93,17 +93,18 @@ class TimedCommands:
 
     def schedule(self, user: str, cmd: ScheduleCmd, respond: Respond) -> None:
         if cmd.cancel:
-            items = {i.id: i for i in jobs.listed(self.store)}
+            items = {i.id: i for i in schedules.listed(self.store)}
             item = items.get(cmd.cancel)
             if item is None:
                 respond(text="No waiting scheduled promotion has that id.", response_type="ephemeral")
                 return
             self._who(user, item.env, "cancel a scheduled promotion")
-            jobs.cancel(self.store, cmd.cancel)
+            schedules.cancel(self.store, cmd.cancel)
             respond(text=f"🚫 Cancelled {cmd.cancel}.", response_type="ephemeral")
             return
         lines = [
-            f"`{i.id}` {utc(i.at)}  `{i.tag}` → {i.env}  by {i.who.split(' <')[0]}" for i in jobs.listed(self.store)
+            f"`{i.id}` {utc(i.at)}  `{i.tag}` → {i.env}  by {i.who.split(' <')[0]}"
+            for i in schedules.listed(self.store)
         ]
         respond(text="\n".join(lines) or "Nothing is scheduled.", response_type="ephemeral")
 
@@ -116,14 +117,14 @@ class TimedCommands:
             self.ctx,
             promote_uc.PromoteRequest(tag=cmd.tag, target_env=cmd.env, who=who, service=cmd.service, reason=cmd.reason),
         )
-        item = jobs.schedule_promotion(
+        item = schedules.schedule_promotion(
             self.store, tag=cmd.tag, env=cmd.env, at=at, who=who, now=now, service=cmd.service, reason=cmd.reason
         )
         text = f"🕑 `{cmd.tag}` → {cmd.env} scheduled for {utc(at)} by <@{user}> (id `{item.id}`)"
         respond(text=f"{text}; it is checked again when it runs.", response_type="ephemeral")
         self._announce(cmd.env, text)
 
-    def report(self, item: jobs.Scheduled) -> None:
+    def report(self, item: schedules.Scheduled) -> None:
         """Post a scheduled promotion's outcome in its environment's channel."""
         icon = "✅" if item.status == "done" else "❌"
         self._announce(item.env, f"{icon} scheduled `{item.tag}` → {item.env} ({item.id}): {item.status} {item.result}")
