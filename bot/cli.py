@@ -236,17 +236,18 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     import datetime as dt
     import time
 
-    from bot import jobs, wiring
+    from bot import wiring
     from bot.adapters.state_store import StateStore
+    from bot.promotion import schedule as schedules
 
     store = StateStore(wiring.state_path(_settings(args), "state.db"))
     if args.action == "list":
-        for item in jobs.listed(store):
+        for item in schedules.listed(store):
             when = dt.datetime.fromtimestamp(item.at, tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
             print(f"{item.id}  {when}  {item.tag} → {item.env}  by {item.who}")
         return 0
     if args.action == "cancel":
-        if len(args.rest) != 1 or not jobs.cancel(store, args.rest[0]):
+        if len(args.rest) != 1 or not schedules.cancel(store, args.rest[0]):
             raise InvalidInput("Name one waiting scheduled promotion by its id (see `schedule list`).")
         print(f"cancelled {args.rest[0]}")
         return 0
@@ -258,7 +259,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise InvalidInput(f"{words[4]!r} is not an ISO time like 2026-11-25T14:00.") from err
     at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
-    item = jobs.schedule_promotion(
+    item = schedules.schedule_promotion(
         store, tag=words[0], env=words[2], at=int(at.timestamp()), who=_who(args), now=int(time.time())
     )
     print(f"scheduled {item.id}: {item.tag} → {item.env} at {words[4]} (checked again when it runs)")

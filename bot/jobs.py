@@ -8,25 +8,19 @@ Tests call the functions directly with an injected clock; the scheduler only dec
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot.core.tags import BuildTag
-from bot.errors import BotError, InvalidInput
 from bot.promotion import freeze
 from bot.promotion.new_builds import NewBuild, ready_to_promote
 from bot.promotion.ports import Context
-from bot.promotion.promote import PromoteRequest, promote
+from bot.promotion.schedule import Scheduled, ScheduleStore, run_due_promotions
 
 log = logging.getLogger(__name__)
-SCHEDULED = "jobs.scheduled_promotions"
 
 
 class Notices(Protocol):
@@ -35,96 +29,12 @@ class Notices(Protocol):
     def enqueue(self, channel: str, payload: str, dedupe_key: str) -> int | None: ...
 
 
-class JobStore(Notices, Protocol):
-    def get(self, key: str) -> str | None: ...
-
-    def put(self, key: str, value: str) -> None: ...
-
+class JobStore(Notices, ScheduleStore, Protocol):
     def expire_requests(self) -> object: ...
 
 
 class GitNotices(Protocol):
     def git_notices(self, ctx: Context) -> int: ...
-
-
-# --- scheduled promotions ---------------------------------------------------------------------
-@dataclass(frozen=True)
-class Scheduled:
-    id: str
-    tag: str
-    env: str
-    at: int
-    who: str
-    service: str | None = None
-    reason: str = ""
-    status: str = "waiting"  # waiting | done | failed | cancelled
-    result: str = ""
-
-
-def _load(store: Any) -> list[Scheduled]:
-    return [Scheduled(**d) for d in json.loads(store.get(SCHEDULED) or "[]")]
-
-
-def _save(store: Any, items: list[Scheduled]) -> None:
-    store.put(SCHEDULED, json.dumps([asdict(i) for i in items]))
-
-
-def schedule_promotion(
-    store: Any, *, tag: str, env: str, at: int, who: str, now: int, service: str | None = None, reason: str = ""
-) -> Scheduled:
-    BuildTag.parse(tag)
-    if at <= now:
-        raise InvalidInput("A scheduled promotion must be in the future.")
-    item = Scheduled(uuid.uuid4().hex[:12], tag, env, at, who, service, reason)
-    _save(store, [*_load(store), item])
-    return item
-
-
-def cancel(store: Any, schedule_id: str) -> bool:
-    items = _load(store)
-    found = any(i.id == schedule_id and i.status == "waiting" for i in items)
-    _save(
-        store,
-        [
-            Scheduled(**{**asdict(i), "status": "cancelled"}) if i.id == schedule_id and i.status == "waiting" else i
-            for i in items
-        ],
-    )
-    return found
-
-
-def listed(store: Any) -> list[Scheduled]:
-    return [i for i in _load(store) if i.status == "waiting"]
-
-
-def run_due_promotions(
-    ctx: Context, store: Any, now: int, report: Callable[[Scheduled], None] = lambda _s: None
-) -> int:
-    """Run every waiting promotion whose time has come, once: the claim survives restarts and replicas.
-    Each runs the full promote use case again, so gates, freezes and the pipeline are re-checked now."""
-    ran = 0
-    for item in _load(store):
-        if item.status != "waiting" or item.at > now or not store.claim(f"scheduled:{item.id}", 30 * 86400):
-            continue
-        try:
-            res = promote(
-                ctx,
-                PromoteRequest(
-                    tag=item.tag,
-                    target_env=item.env,
-                    who=item.who,
-                    service=item.service,
-                    reason=item.reason or "scheduled",
-                    request_id=item.id,
-                ),
-            )
-            done = Scheduled(**{**asdict(item), "status": "done", "result": res.commit or res.plan.noop_reason})
-        except BotError as err:
-            done = Scheduled(**{**asdict(item), "status": "failed", "result": str(err)})
-        _save(store, [done if i.id == item.id else i for i in _load(store)])
-        report(done)
-        ran += 1
-    return ran
 
 
 # --- new builds ready to promote ----------------------------------------------------------------

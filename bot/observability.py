@@ -79,7 +79,7 @@ class Metrics:
         self.promotion_seconds.labels(action, env, result).observe(seconds)
 
     def count_scheduled(self, env: str, status: str, result: str) -> None:
-        """A scheduled promotion ran (bot.jobs reports status done|failed and the commit or the reason)."""
+        """A scheduled promotion ran (bot.promotion.schedule reports done|failed and the commit or the reason)."""
         outcome = "failed" if status == "failed" else "committed" if re.fullmatch(r"[0-9a-f]{40}", result) else "noop"
         self.promotions.labels("promote", env, outcome).inc()
 

@@ -27,11 +27,12 @@ from bot.adapters.state_store import StateStore
 from bot.errors import BotError
 from bot.flux.receiver import FluxReceiver
 from bot.http_server import Response, Router, Server
-from bot.jobs import Scheduled, build_scheduler, standard_jobs
+from bot.jobs import build_scheduler, standard_jobs
 from bot.observability import Metrics
 from bot.promotion.freeze import Window
 from bot.promotion.ports import Context, Env, Registry
 from bot.promotion.registry_cache import CachedRegistries
+from bot.promotion.schedule import Scheduled
 from bot.settings import RegistrySettings, Settings
 from bot.slack.app import Workers, build_app, web_client
 from bot.slack.authz import Authorizer, SlackDirectory

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bot import jobs
 from bot.actions.base import Actions
 from bot.actions.freeze import FreezeCmd, FreezeEnv, Unfreeze, UnfreezeCmd
 from bot.actions.promote import Promote, PromoteCmd
@@ -10,9 +9,10 @@ from bot.actions.release import Release, ReleaseCmd
 from bot.actions.resume import Resume, ResumeCmd
 from bot.actions.rollback import Rollback, RollbackCmd
 from bot.actions.schedule import SchedulePromotion
+from bot.promotion.schedule import ScheduleStore
 
 
-def standard(schedules: jobs.JobStore | None = None) -> Actions:
+def standard(schedules: ScheduleStore | None = None) -> Actions:
     actions = Actions()
     actions.register(Promote(), PromoteCmd)
     actions.register(Release(), ReleaseCmd)

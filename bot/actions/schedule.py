@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from bot import jobs
 from bot.actions import promote
 from bot.actions.base import ActionKind, Outcome, Planned, Run
 from bot.core.at_time import resolve_at
+from bot.promotion import schedule as schedules
 from bot.promotion.ports import Context
 
 
@@ -17,7 +17,7 @@ class SchedulePromotion:
     verb = "promote"
     confirm = False
 
-    def __init__(self, store: jobs.JobStore) -> None:
+    def __init__(self, store: schedules.ScheduleStore) -> None:
         self.store = store
 
     def plan(self, ctx: Context, args: promote.PromoteCmd, who: str) -> Planned[int]:
@@ -25,8 +25,8 @@ class SchedulePromotion:
         promote.planned(ctx, dataclasses.replace(args, at=None), who)
         return Planned(at, "", "")
 
-    def run(self, ctx: Context, args: promote.PromoteCmd, run: Run) -> Outcome[jobs.Scheduled]:
+    def run(self, ctx: Context, args: promote.PromoteCmd, run: Run) -> Outcome[schedules.Scheduled]:
         at = self.plan(ctx, args, run.who).plan
-        item = jobs.schedule_promotion(self.store, tag=args.tag, env=args.env, at=at, who=run.who, now=ctx.now(),
+        item = schedules.schedule_promotion(self.store, tag=args.tag, env=args.env, at=at, who=run.who, now=ctx.now(),
                                        service=args.service, reason=args.reason)  # fmt: skip
         return Outcome(item, detail=item.id)

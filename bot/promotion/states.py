@@ -8,6 +8,7 @@ so a state file written by an earlier version reads back unchanged.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from enum import StrEnum
 
 
@@ -63,9 +64,14 @@ THREAD_MOVES: Mapping[ThreadStatus, frozenset[ThreadStatus]] = {
 
 
 class ScheduleStatus(StrEnum):
-    """A promotion scheduled for later: it waits, then runs once (done or failed), or is cancelled."""
+    """A promotion scheduled for later: it waits, then runs once (done or failed), or is cancelled.
+
+    waiting → running → done | failed, and waiting → cancelled. The runner takes `running` before it
+    promotes, so a cancel and a run racing on one due schedule cannot both win (one promotes, or none).
+    """
 
     WAITING = "waiting"
+    RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -73,14 +79,15 @@ class ScheduleStatus(StrEnum):
 
 _S = ScheduleStatus
 SCHEDULE_MOVES: Mapping[ScheduleStatus, frozenset[ScheduleStatus]] = {
-    _S.WAITING: frozenset({_S.DONE, _S.FAILED, _S.CANCELLED}),
+    _S.WAITING: frozenset({_S.RUNNING, _S.CANCELLED}),
+    _S.RUNNING: frozenset({_S.DONE, _S.FAILED}),
     _S.DONE: frozenset(),
     _S.FAILED: frozenset(),
     _S.CANCELLED: frozenset(),
 }
 
 
-def request_move_allowed(expected: frozenset[RequestStatus] | set[RequestStatus], to: RequestStatus) -> bool:
+def request_move_allowed(expected: AbstractSet[RequestStatus], to: RequestStatus) -> bool:
     """Whether every status in `expected` may move to `to` (an empty `expected` never may)."""
     return bool(expected) and all(to in REQUEST_MOVES[s] for s in expected)
 
@@ -91,4 +98,5 @@ def thread_sources(to: ThreadStatus) -> frozenset[ThreadStatus]:
 
 
 def schedule_sources(to: ScheduleStatus) -> frozenset[ScheduleStatus]:
+    """The statuses a schedule may move to `to` from: what a compare-and-set's WHERE clause needs."""
     return frozenset(s for s, nxt in SCHEDULE_MOVES.items() if to in nxt)

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import cast
 
-from bot import jobs
 from bot.actions.base import ActionKind, Actions, Args, Outcome, Run
 from bot.actions.freeze import FreezeCmd
 from bot.core import commit_message as cm
 from bot.core.freezes import Freeze, utc
+from bot.promotion import schedule as schedules
 from bot.promotion.history_view import history
 from bot.promotion.ports import Context
 from bot.settings import Settings
@@ -41,7 +41,7 @@ def _unfrozen(args: Args, out: Outcome[object], user: str) -> tuple[str, str | N
 
 
 def _scheduled(args: Args, out: Outcome[object], user: str) -> tuple[str, str | None]:
-    item = cast(jobs.Scheduled, out.plan)
+    item = cast(schedules.Scheduled, out.plan)
     text = say.scheduled(item.tag, item.env, utc(item.at), user, item.id)
     return say.scheduled_reply(text), text
 
@@ -63,7 +63,7 @@ class TimedCommands:
         settings: Settings,
         actions: Actions,
         *,
-        store: jobs.JobStore,
+        store: schedules.ScheduleStore,
         authz: Authorizer,
         slack: SlackPort,
     ) -> None:
@@ -96,20 +96,20 @@ class TimedCommands:
 
     def schedule(self, user: str, cmd: ScheduleCmd, respond: Respond) -> None:
         if cmd.cancel:
-            items = {i.id: i for i in jobs.listed(self.store)}
+            items = {i.id: i for i in schedules.listed(self.store)}
             item = items.get(cmd.cancel)
             if item is None:
                 respond(text=say.NO_SUCH_SCHEDULE, response_type="ephemeral")
                 return
             self._who(user, item.env, "cancel a scheduled promotion")
-            jobs.cancel(self.store, cmd.cancel)
+            schedules.cancel(self.store, cmd.cancel)
             respond(text=say.schedule_cancelled(cmd.cancel), response_type="ephemeral")
             return
-        waiting = jobs.listed(self.store)
+        waiting = schedules.listed(self.store)
         lines = [say.schedule_line(i.id, utc(i.at), i.tag, i.env, i.who.split(" <")[0]) for i in waiting]
         respond(text="\n".join(lines) or say.NOTHING_SCHEDULED, response_type="ephemeral")
 
-    def report(self, item: jobs.Scheduled) -> None:
+    def report(self, item: schedules.Scheduled) -> None:
         """Post a scheduled promotion's outcome in its environment's channel."""
         done = item.status == "done"
         self._announce(item.env, say.schedule_ran(done, tag=item.tag, env=item.env, schedule_id=item.id,

@@ -17,6 +17,7 @@ from bot import jobs, wiring
 from bot import settings as settings_mod
 from bot.adapters.state_store import StateStore
 from bot.errors import InvalidInput
+from bot.promotion import schedule as schedules
 from bot.slack.notices import new_build_payload
 from tests.integration.world import World, running_world
 
@@ -33,40 +34,40 @@ def test_scheduled_promotion_fires_once_after_a_restart(world: World) -> None:
     now = int(time.time())
     db = world.root / "state.db"
     first = StateStore(db)
-    item = jobs.schedule_promotion(
+    item = schedules.schedule_promotion(
         first, tag=world.tags[("backend", "staging", "0.0.2")], env="production", at=now + 3600, who=ALICE, now=now
     )
     ctx = wiring.context(settings_mod.load(world.config), cache_ttl=0)
-    assert jobs.run_due_promotions(ctx, first, now) == 0  # not yet
+    assert schedules.run_due_promotions(ctx, first, now) == 0  # not yet
     first.close()  # the process restarts
     again = StateStore(db)
-    assert [i.id for i in jobs.listed(again)] == [item.id]
+    assert [i.id for i in schedules.listed(again)] == [item.id]
     head = world.head()
-    assert jobs.run_due_promotions(ctx, again, now + 3601) == 1
+    assert schedules.run_due_promotions(ctx, again, now + 3601) == 1
     assert world.head() != head
     assert world.trailers(world.head())["Request-id"] == item.id
     replica = StateStore(db)  # a second process sharing the file finds nothing left to do
-    assert jobs.run_due_promotions(ctx, replica, now + 3700) == 0
-    assert jobs.run_due_promotions(ctx, again, now + 3800) == 0
+    assert schedules.run_due_promotions(ctx, replica, now + 3700) == 0
+    assert schedules.run_due_promotions(ctx, again, now + 3800) == 0
     assert len(world.new_commits(head)) == 1
-    assert jobs.listed(again) == []
+    assert schedules.listed(again) == []
 
 
 def test_cancel_and_refusals(world: World) -> None:
     store = StateStore(world.root / "state.db")
     with pytest.raises(InvalidInput):
-        jobs.schedule_promotion(store, tag="nope", env="production", at=10, who=ALICE, now=0)
+        schedules.schedule_promotion(store, tag="nope", env="production", at=10, who=ALICE, now=0)
     with pytest.raises(InvalidInput):
-        jobs.schedule_promotion(
+        schedules.schedule_promotion(
             store, tag=world.tags[("backend", "staging", "0.0.2")], env="production", at=5, who=ALICE, now=10
         )
-    item = jobs.schedule_promotion(
+    item = schedules.schedule_promotion(
         store, tag=world.tags[("backend", "staging", "0.0.2")], env="production", at=100, who=ALICE, now=10
     )
-    assert jobs.cancel(store, item.id) and not jobs.cancel(store, item.id)
+    assert schedules.cancel(store, item.id) and not schedules.cancel(store, item.id)
     ctx = wiring.context(settings_mod.load(world.config), cache_ttl=0)
     head = world.head()
-    assert jobs.run_due_promotions(ctx, store, 1000) == 0 and world.head() == head
+    assert schedules.run_due_promotions(ctx, store, 1000) == 0 and world.head() == head
 
 
 def test_new_build_notice_is_queued_once_per_tag(world: World) -> None:
