@@ -242,8 +242,8 @@ def test_two_replicas_pushing_concurrently_land_every_commit_linearly(
     bare_remote: MakeRemote, git_daemon: GitDaemon, tmp_path: Path
 ) -> None:
     remote = bare_remote(layout())
-    # The lock is per process and (url, branch); two replicas are two processes. Two spellings of the
-    # same daemon path (git daemon tries "<name>" and "<name>.git") give each replica its own lock.
+    # Pushes take turns per process and (url, branch) (GroupCommit); two replicas are two processes. Two
+    # spellings of the same daemon path (git daemon tries "<name>" and "<name>.git") give each its own turn.
     urls = {"svc-a": git_daemon.url(remote.name), "svc-b": git_daemon.url(remote.name.removesuffix(".git"))}
     calls: dict[str, list[str]] = {s: [] for s in SERVICES}
     results: dict[str, list[PushResult]] = {s: [] for s in SERVICES}
