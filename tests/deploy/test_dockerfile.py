@@ -1,7 +1,7 @@
 """The Dockerfile: hadolint-clean, and the facts the chart and a read-only cluster rely on.
 
-No Docker engine exists where the tests run, so the image is never built here; what can be checked
-is the linter's verdict, the text, and the HEALTHCHECK command run against real local servers.
+These are the fast checks of the text: the linter's verdict, the instructions, and the HEALTHCHECK
+command run against real local servers. test_image.py builds the image with buildah and runs it.
 """
 
 from __future__ import annotations
