@@ -12,11 +12,12 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.errors import BotError, InvalidInput
 
 if TYPE_CHECKING:
+    from bot.actions.base import Args, Outcome
     from bot.promotion.ports import Context
     from bot.settings import Settings
 
@@ -72,6 +73,17 @@ def _ctx(args: argparse.Namespace) -> Context:
     return wiring.context(_settings(args))
 
 
+def _act(args: argparse.Namespace, cmd: Args, *, dry_run: bool = False, force: bool = False) -> Outcome[Any]:
+    """Run one action the way every front end does: the registry picks it by the command's kind."""
+    from bot import wiring
+    from bot.actions.base import Run
+
+    settings = _settings(args)
+    store = wiring.state_store(settings) if cmd.kind == "schedule" else None
+    action = wiring.actions(store)[cmd.kind]
+    return action.run(wiring.context(settings), cmd, Run(who=_who(args), dry_run=dry_run, force=force))
+
+
 def cmd_versions(args: argparse.Namespace) -> int:
     from bot import text_output
     from bot.promotion.versions import versions
@@ -85,25 +97,20 @@ def cmd_versions(args: argparse.Namespace) -> int:
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    from bot.promotion.release import release
+    from bot.actions.release import ReleaseCmd
 
-    res = release(
-        _ctx(args),
-        source=args.tag,
-        target=args.env,
-        who=_who(args),
-        services=args.service.split(",") if args.service else (),
-        dry_run=args.dry_run,
-    )
-    for p in res.plans:
+    services = tuple(args.service.split(",")) if args.service else ()
+    out = _act(args, ReleaseCmd(args.tag, args.env, services), dry_run=args.dry_run)
+    for p in out.plan:
         state = p.noop_reason if p.noop else f"{p.source_tag} → {p.target_tag}"
         print(f"{p.service}: {state}")
-    print("dry run: nothing written" if res.dry_run else f"released: one commit {(res.commit or '')[:12]}")
+    print("dry run: nothing written" if out.dry_run else f"released: one commit {(out.commit or '')[:12]}")
     return 0
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
-    from bot.promotion.promote import PromoteRequest, describe, promote
+    from bot.actions.promote import PromoteCmd
+    from bot.promotion.promote import describe
 
     if args.to == "to" and args.tag in _settings(args).pipeline:
         return cmd_release(args)  # `promote staging to production`: a release set, one commit
@@ -111,31 +118,23 @@ def cmd_promote(args: argparse.Namespace) -> int:
         raise InvalidInput(
             "Usage: promote TAG to ENV", hint="e.g. promote staging-v0.0.2-b2c3d4e-1738860123 to production"
         )
-    req = PromoteRequest(
-        force=args.force,
-        tag=args.tag,
-        target_env=args.env,
-        who=_who(args),
-        service=args.service,
-        reason=args.reason or "",
-    )
-    result = promote(_ctx(args), req, dry_run=args.dry_run)
-    print("\n".join(describe(result.plan)))
-    if result.noop:
+    cmd = PromoteCmd(args.tag, args.env, args.service, args.reason or "")
+    out = _act(args, cmd, dry_run=args.dry_run, force=args.force)
+    print("\n".join(describe(out.plan)))
+    if out.plan.noop:
         return 0
-    if result.dry_run:
+    if out.dry_run:
         print("dry run: nothing written")
     else:
-        print(f"promoted: {result.plan.target_tag} committed as {(result.commit or '')[:12]}")
+        print(f"promoted: {out.plan.target_tag} committed as {(out.commit or '')[:12]}")
     return 0
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from bot.promotion.rollback import RollbackRequest, rollback
+    from bot.actions.rollback import RollbackCmd
 
-    req = RollbackRequest(env=args.env, who=_who(args), service=args.service, to_tag=args.to)
-    result = rollback(_ctx(args), req, dry_run=args.dry_run)
-    p = result.plan
+    out = _act(args, RollbackCmd(args.env, args.service, args.to), dry_run=args.dry_run)
+    p = out.plan
     print(f"{p.service} in {p.env}: {p.from_tag} → {p.to_tag}")
     for ch in p.edit.changes:
         print(f"  {ch.file}: {ch.old} → {ch.new}")
@@ -143,21 +142,21 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         print(f"  automation {p.hold} held (spec.suspend: true); lift with: gitops-bot resume {p.env} {p.service}")
     for w in p.warnings:
         print(f"  warning: {w}")
-    print("dry run: nothing written" if result.dry_run else f"rolled back: committed as {(result.commit or '')[:12]}")
+    print("dry run: nothing written" if out.dry_run else f"rolled back: committed as {(out.commit or '')[:12]}")
     return 0
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from bot.promotion.resume import ResumeRequest, resume
+    from bot.actions.resume import ResumeCmd
 
-    result = resume(_ctx(args), ResumeRequest(env=args.env, who=_who(args), service=args.service, force=args.force))
-    p = result.plan
+    out = _act(args, ResumeCmd(args.env, args.service, args.force))
+    p = out.plan
     if p.edit is None:
         print(f"{p.automation} is not held; nothing to do.")
         return 0
     for w in p.warnings:
         print(f"warning: {w}")
-    print(f"resumed {p.automation}: committed as {(result.commit or '')[:12]}")
+    print(f"resumed {p.automation}: committed as {(out.commit or '')[:12]}")
     return 0
 
 
@@ -181,45 +180,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return service.serve(args.config, args.listen, log_format=args.log_format)
 
 
-def _until(words: list[str], now: int) -> tuple[int, list[str]]:
-    """`2h reason…` or `until 2026-11-27T18:00 reason…` → (end, reason words)."""
-    import datetime as dt
+def cmd_freeze(args: argparse.Namespace) -> int:
+    from bot.actions.freeze import FreezeCmd
 
-    from bot.settings import parse_duration
-
+    words = list(args.when)
     if not words:
         raise InvalidInput("Say how long: a duration like 2h, or `until <ISO time>`.")
-    if words[0] == "until" and len(words) > 1:
-        try:
-            at = dt.datetime.fromisoformat(words[1])
-        except ValueError as err:
-            raise InvalidInput(f"{words[1]!r} is not an ISO time like 2026-11-27T18:00.") from err
-        at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
-        return int(at.timestamp()), words[2:]
-    try:
-        return now + parse_duration(words[0]), words[1:]
-    except ValueError as err:
-        raise InvalidInput(f"{words[0]!r} is not a duration like 30m, 2h or 3d.") from err
-
-
-def cmd_freeze(args: argparse.Namespace) -> int:
-    import time
-
-    from bot.promotion import freeze
-
-    now = int(time.time())
-    end, reason = _until(args.when, now)
-    sha = freeze.freeze(_ctx(args), env=args.env, end=end, reason=" ".join(reason), who=_who(args), now=now)
+    until = words[0] == "until" and len(words) > 1
+    when, reason = (words[1], words[2:]) if until else (words[0], words[1:])
+    out = _act(args, FreezeCmd(args.env, when, until, " ".join(reason)))
+    sha = out.commit
     print(f"{args.env} frozen; committed as {(sha or '')[:12]}" if sha else f"{args.env} was already frozen so.")
     return 0
 
 
 def cmd_unfreeze(args: argparse.Namespace) -> int:
-    import time
+    from bot.actions.freeze import UnfreezeCmd
 
-    from bot.promotion import freeze
-
-    sha = freeze.unfreeze(_ctx(args), env=args.env, who=_who(args), now=int(time.time()))
+    sha = _act(args, UnfreezeCmd(args.env)).commit
     print(f"{args.env} unfrozen; committed as {sha[:12]}" if sha else f"{args.env} had no manual freeze.")
     return 0
 
@@ -233,18 +211,15 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
-    import datetime as dt
-    import time
-
     from bot import wiring
-    from bot.adapters.state_store import StateStore
+    from bot.actions.promote import PromoteCmd
+    from bot.core.freezes import utc
     from bot.promotion import schedule as schedules
 
-    store = StateStore(wiring.state_path(_settings(args), "state.db"))
+    store = wiring.state_store(_settings(args))
     if args.action == "list":
         for item in schedules.listed(store):
-            when = dt.datetime.fromtimestamp(item.at, tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-            print(f"{item.id}  {when}  {item.tag} → {item.env}  by {item.who}")
+            print(f"{item.id}  {utc(item.at)}  {item.tag} → {item.env}  by {item.who}")
         return 0
     if args.action == "cancel":
         if len(args.rest) != 1 or not schedules.cancel(store, args.rest[0]):
@@ -254,14 +229,8 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     words = args.rest
     if len(words) != 5 or words[1] != "to" or words[3] != "at":
         raise InvalidInput("Usage: schedule add TAG to ENV at ISO-TIME", hint="e.g. ... at 2026-11-25T14:00")
-    try:
-        at = dt.datetime.fromisoformat(words[4])
-    except ValueError as err:
-        raise InvalidInput(f"{words[4]!r} is not an ISO time like 2026-11-25T14:00.") from err
-    at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
-    item = schedules.schedule_promotion(
-        store, tag=words[0], env=words[2], at=int(at.timestamp()), who=_who(args), now=int(time.time())
-    )
+    # Planned now, exactly as Slack's `/promote … at` is: an impossible promotion is refused today.
+    item = _act(args, PromoteCmd(words[0], words[2], at=words[4])).plan
     print(f"scheduled {item.id}: {item.tag} → {item.env} at {words[4]} (checked again when it runs)")
     return 0
 

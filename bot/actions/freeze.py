@@ -8,6 +8,7 @@ from typing import ClassVar
 from bot.actions.base import ActionKind, Outcome, Planned, Run
 from bot.core.at_time import resolve_at
 from bot.core.freezes import Freeze, manual_freeze
+from bot.errors import InvalidInput
 from bot.promotion import freeze as uc
 from bot.promotion.ports import Context
 from bot.settings import parse_duration
@@ -35,7 +36,13 @@ class FreezeEnv:
 
     def plan(self, ctx: Context, args: FreezeCmd, who: str) -> Planned[Freeze]:
         now = ctx.now()
-        end = resolve_at(args.duration, now) if args.until else now + parse_duration(args.duration)
+        if args.until:
+            end = resolve_at(args.duration, now)
+        else:
+            try:
+                end = now + parse_duration(args.duration)
+            except ValueError as err:
+                raise InvalidInput(f"{args.duration!r} is not a duration like 30m, 2h or 3d.") from err
         # Refuses a past, empty or absurd end before any I/O.
         return Planned(manual_freeze(args.env, args.reason, who, now, end), "", "")
 

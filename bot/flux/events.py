@@ -17,7 +17,6 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from bot.errors import InvalidInput
 
@@ -161,7 +160,7 @@ def _clean(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text)
 
 
-def _text(doc: Mapping[str, Any], key: str, path: str, *, required: bool = True, nonempty: bool = False) -> str:
+def _text(doc: Mapping[str, object], key: str, path: str, *, required: bool = True, nonempty: bool = False) -> str:
     value = doc.get(key)
     if value is None and not required:
         return ""  # Go leaves an optional string empty for a missing key or null
@@ -189,7 +188,7 @@ def _timestamp(value: str) -> str:
     return value
 
 
-def _metadata(doc: Mapping[str, Any]) -> dict[str, str]:
+def _metadata(doc: Mapping[str, object]) -> dict[str, str]:
     raw = doc.get("metadata")
     if raw is None:
         return {}

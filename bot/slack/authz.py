@@ -13,7 +13,9 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
+
+from slack_sdk import WebClient
 
 from bot.errors import GateRefused
 from bot.settings import Promoters
@@ -45,7 +47,7 @@ class Directory(Protocol):
 class SlackDirectory:
     """Directory over the Slack Web API (anything with slack_sdk WebClient's `api_call`), cached for `ttl`."""
 
-    def __init__(self, client: Any, ttl: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, client: WebClient, ttl: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
         self._client = client
         self._ttl = ttl
         self._clock = clock

@@ -10,13 +10,12 @@ import itertools
 import json
 import time
 from collections.abc import Sequence
-from typing import Any
 
 from bot.core.plan import PromotionPlan, ResumePlan, RollbackPlan
 from bot.promotion.versions import EnvVersion, VersionsReport
 from bot.text_output import age
 
-Block = dict[str, Any]
+Block = dict[str, object]
 
 CONFIRM = "request_confirm"
 CANCEL = "request_cancel"

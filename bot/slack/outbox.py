@@ -307,7 +307,7 @@ class Deliverer:
         return f"{prefix}{render(event)}"
 
     def _rollback_offer(self, channel: str, env: str, service: str) -> None:
-        body = [blocks.section(f"🚨 {service} failed in {env}. Roll back?"),
+        body: list[blocks.Block] = [blocks.section(f"🚨 {service} failed in {env}. Roll back?"),
                 {"type": "actions", "elements": [blocks.button("Roll back", blocks.ROLLBACK_FROM_ALERT,
                                                                json.dumps({"env": env, "service": service}),
                                                                "danger")]}]  # fmt: skip
