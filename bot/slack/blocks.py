@@ -9,7 +9,8 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from enum import StrEnum
 
 from bot.core.plan import PromotionPlan, ResumePlan, RollbackPlan
 from bot.promotion.versions import EnvVersion, VersionsReport
@@ -24,16 +25,33 @@ REJECT = "request_reject"
 PROMOTE_FROM_VERSIONS = "versions_promote"
 ROLLBACK_FROM_ALERT = "alert_rollback"
 
-STATUS_ICON = {
-    "pending": "⏳",
-    "awaiting approval": "✋",
-    "committed": "📝",
-    "reconciled": "✅",
-    "failed": "❌",
-    "interrupted": "⚠️",
-    "cancelled": "🚫",
-    "rejected": "🚫",
-    "expired": "⌛",
+class Shown(StrEnum):
+    """What a request's thread message says it is at: the words people read (the stored states are in
+    bot/promotion/states.py; several of them read the same, and "awaiting approval" is not stored)."""
+
+    PENDING = "pending"
+    AWAITING_APPROVAL = "awaiting approval"
+    COMMITTED = "committed"
+    DONE = "done"  # ran and changed nothing in Git
+    RECONCILED = "reconciled"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+STATUS_ICON: Mapping[Shown, str] = {
+    Shown.PENDING: "⏳",
+    Shown.AWAITING_APPROVAL: "✋",
+    Shown.COMMITTED: "📝",
+    Shown.DONE: "☑️",
+    Shown.RECONCILED: "✅",
+    Shown.FAILED: "❌",
+    Shown.INTERRUPTED: "⚠️",
+    Shown.CANCELLED: "🚫",
+    Shown.REJECTED: "🚫",
+    Shown.EXPIRED: "⌛",
 }
 
 
@@ -208,8 +226,8 @@ def approval_request(summary: str, request_id: str, requester: str, needed: int,
     ]
 
 
-def status_message(summary: str, status: str, detail: str = "") -> list[Block]:
-    icon = STATUS_ICON.get(status, "•")
+def status_message(summary: str, status: Shown, detail: str = "") -> list[Block]:
+    icon = STATUS_ICON[status]
     blocks = [section(f"{icon} {summary} — *{status}*")]
     if detail:
         blocks.append(context(detail))

@@ -13,6 +13,7 @@ from bot.promotion.ports import Context
 from bot.promotion.states import RequestStatus as S
 from bot.slack import blocks
 from bot.slack import messages as say
+from bot.slack.blocks import Shown
 from bot.slack.request_flow import RequestFlow
 
 log = logging.getLogger(__name__)
@@ -35,18 +36,18 @@ def recover_interrupted(flow: RequestFlow, ctx: Context, scan: int = 2000) -> in
                 log.warning("found the commit of an interrupted request after a restart", extra={"commit": sha})
                 store.thread_committed(req.id, sha)
                 if thread is not None:
-                    body = blocks.status_message(summary, "committed", say.settled_committed(sha))
+                    body = blocks.status_message(summary, Shown.COMMITTED, say.settled_committed(sha))
                     flow.durable.call("chat_update", channel=thread.channel, ts=thread.ts,
-                                      text=say.with_status(summary, "committed"), blocks=body)  # fmt: skip
+                                      text=say.with_status(summary, Shown.COMMITTED), blocks=body)  # fmt: skip
                 continue
             if not store.transition(req.id, {S.RUNNING}, S.FAILED, result="interrupted by a restart"):
                 continue
             log.warning("a request was interrupted by a restart before its commit reached Git")
             store.thread_failed(req.id)
             if thread is not None:
-                body = blocks.status_message(summary, "interrupted", say.INTERRUPTED_DETAIL)
+                body = blocks.status_message(summary, Shown.INTERRUPTED, say.INTERRUPTED_DETAIL)
                 flow.durable.call("chat_update", channel=thread.channel, ts=thread.ts,
-                                  text=say.with_status(summary, "interrupted"), blocks=body)  # fmt: skip
+                                  text=say.with_status(summary, Shown.INTERRUPTED), blocks=body)  # fmt: skip
                 flow.durable.call("chat_postMessage", channel=thread.channel, ts=thread.ts,
                                   text=say.interrupted(req.env), reply_broadcast=True)  # fmt: skip
     return len(running)

@@ -24,6 +24,7 @@ from bot.settings import Settings
 from bot.slack import blocks
 from bot.slack import messages as say
 from bot.slack.authz import Authorizer, Denied
+from bot.slack.blocks import Shown
 from bot.slack.durable import DurableSlack
 from bot.slack.port import SlackPort
 from bot.slack.store import RequestRecord, RequestStore, Respond
@@ -142,8 +143,8 @@ class RequestFlow:
         try:
             posted = self.slack.post(
                 channel,
-                say.with_status(summary, "pending"),
-                blocks=blocks.status_message(summary, "pending", say.requested_by(req.requester)),
+                say.with_status(summary, Shown.PENDING),
+                blocks=blocks.status_message(summary, Shown.PENDING, say.requested_by(req.requester)),
                 metadata={"event_type": "gitops_request", "event_payload": {"id": request_id, "env": req.env}},
             )
         except SlackError as err:  # Slack refused the thread's first message: nothing started
@@ -162,7 +163,7 @@ class RequestFlow:
             return
         if self.store.transition(request_id, {S.PENDING}, S.CANCELLED):
             respond(text=say.CANCELLED, replace_original=True)
-            self._set_status(req, "cancelled")
+            self._set_status(req, Shown.CANCELLED)
         else:
             respond(text=say.TOO_LATE_TO_CANCEL, replace_original=False, response_type="ephemeral")
 
@@ -182,7 +183,7 @@ class RequestFlow:
         ttl = self.settings.env(req.env).approval_ttl
         if self.clock() > req.created_at + ttl:
             self.store.transition(request_id, {S.PENDING}, S.EXPIRED)
-            self._set_status(req, "expired", say.approvals_expired_detail(ttl // 60))
+            self._set_status(req, Shown.EXPIRED, say.approvals_expired_detail(ttl // 60))
             respond(text=say.approvals_expired(ttl // 60), replace_original=False, response_type="ephemeral")
             return
         args = self.actions.load(req.payload)
@@ -195,7 +196,7 @@ class RequestFlow:
             return
         if fp != req.plan_hash:
             self.store.transition(request_id, {S.PENDING}, S.EXPIRED)
-            self._set_status(req, "expired", say.STALE_DETAIL)
+            self._set_status(req, Shown.EXPIRED, say.STALE_DETAIL)
             respond(text=say.STALE_APPROVAL, replace_original=False, response_type="ephemeral")
             return
         if not self.store.add_approval(request_id, user, fp):
@@ -225,7 +226,7 @@ class RequestFlow:
             respond(text=say.refused(str(err)), replace_original=False, response_type="ephemeral")
             return
         if self.store.transition(request_id, {S.PENDING}, S.REJECTED):
-            self._set_status(req, "rejected", say.rejected_by(user))
+            self._set_status(req, Shown.REJECTED, say.rejected_by(user))
 
     # --- execution ------------------------------------------------------------------------------
     def _execute(self, request_id: str, name: str, user: str, approvers: tuple[str, ...]) -> None:
@@ -250,8 +251,8 @@ class RequestFlow:
         except BotError as err:
             self.store.transition(request_id, {S.RUNNING}, S.FAILED, result=str(err))
             self.store.thread_failed(request_id)
-            self._update(thread.channel, thread.ts, blocks.status_message(summary, "failed", str(err)),
-                         say.with_status(summary, "failed"))  # fmt: skip
+            self._update(thread.channel, thread.ts, blocks.status_message(summary, Shown.FAILED, str(err)),
+                         say.with_status(summary, Shown.FAILED))  # fmt: skip
             self._reply(thread.channel, thread.ts, say.failed_reply(str(err)), broadcast=True)
             return
         self.store.transition(request_id, {S.RUNNING}, S.DONE, result=sha or "")
@@ -259,8 +260,8 @@ class RequestFlow:
             self.store.thread_committed(request_id, sha)
         detail = say.committed_detail(sha or "", user, approvers)
         self._update(thread.channel, thread.ts,
-                     blocks.status_message(summary, "committed" if sha else "done", detail),
-                     say.with_status(summary, "committed"))  # fmt: skip
+                     blocks.status_message(summary, Shown.COMMITTED if sha else Shown.DONE, detail),
+                     say.with_status(summary, Shown.COMMITTED))  # fmt: skip
         note = VIEWS[args.kind].after_commit(req.env, req.service)
         if note:
             self._reply(thread.channel, thread.ts, note)
@@ -272,7 +273,7 @@ class RequestFlow:
         with request_ids.bound(run.request_id):
             try:
                 sha = action.run(self.ctx, args, run).commit
-                result = "committed" if sha else "noop"
+                result = Shown.COMMITTED if sha else "noop"
                 return sha
             finally:
                 seconds = time.monotonic() - started
@@ -281,7 +282,7 @@ class RequestFlow:
                     self.observe(str(action.kind), env, result, seconds)
 
     # --- thread plumbing ------------------------------------------------------------------------
-    def _set_status(self, req: RequestRecord, status: str, detail: str = "") -> None:
+    def _set_status(self, req: RequestRecord, status: Shown, detail: str = "") -> None:
         thread = self.store.thread_of(req.id)
         if thread is not None:
             summary = self.summary(req)

@@ -54,3 +54,11 @@ def test_many_services_stay_under_the_block_cap() -> None:
     for b in out:
         if b["type"] == "section":
             assert len(b["text"]["text"]) <= 3000 and len(b.get("fields", [])) <= 10
+
+
+def test_every_status_a_thread_can_show_has_its_icon() -> None:
+    # `done` once fell through to "•": the table is now keyed by the enum and must cover all of it.
+    assert set(blocks.STATUS_ICON) == set(blocks.Shown)
+    for status in blocks.Shown:
+        shown = blocks.status_message("promote *x*", status)[0]["text"]
+        assert isinstance(shown, dict) and f"{blocks.STATUS_ICON[status]} promote *x* — *{status}*" == shown["text"]
