@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 
 from bot.adapters.git_repo import GitCredentials, GitRepo
 from bot.adapters.oci_layout import OciLayoutRegistry
-from bot.adapters.registry import RegistryClient, parse_image
+from bot.adapters.registry import RegistryClient
 from bot.adapters.registry_auth import RequestObserver
+from bot.core.imageref import locate
 from bot.promotion.freeze import Window
 from bot.promotion.ports import Context, Env, Registry
 from bot.promotion.registry_cache import CachedRegistries
@@ -38,7 +39,7 @@ class RegistryRouter:
         self._lock = threading.Lock()
 
     def for_image(self, image: str) -> tuple[Registry, str]:
-        host, repo = parse_image(image)
+        host, repo = locate(image)
         with self._lock:
             backend = self._backends.get(host)
             if backend is None:

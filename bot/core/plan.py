@@ -14,8 +14,9 @@ from typing import Any
 
 from bot.core import commit_message as cm
 from bot.core import setters, yamltext
-from bot.core.discovery import Target, Topology, split_ref
+from bot.core.discovery import Target, Topology
 from bot.core.history import Bump, effective_bumps
+from bot.core.imageref import ImageRef
 from bot.core.names import env_name
 from bot.core.tags import BuildTag
 from bot.errors import GateRefused, InvalidInput, NotFound
@@ -140,7 +141,7 @@ def _parse_all(tags: Iterable[str]) -> list[BuildTag]:
 
 def _values_for(target: Target, tag: str, digest: str) -> dict[str, str]:
     reflected = digest if target.digest_reflection in ("IfNotPresent", "Always") else ""
-    return setters.setter_values({target.setter: setters.LatestRef(target.image, tag, reflected)})
+    return setters.setter_values({target.setter: ImageRef(target.image, tag, reflected)})
 
 
 def _apply(
@@ -397,9 +398,7 @@ def _retarget(values: Mapping[str, str], tag: str) -> dict[str, str]:
         elif setter.endswith((":name", ":digest")):
             out[setter] = value
         else:
-            name, _ = split_ref(value)
-            digest = value.split("@", 1)[1] if "@" in value else ""
-            out[setter] = f"{name}:{tag}" + (f"@{digest}" if digest else "")
+            out[setter] = str(ImageRef.parse(value).retagged(tag))
     return out
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.core.imageref import tag_or_ref
 from bot.errors import InvalidInput
 
 # notification-controller itself takes 3 MiB, but a message is capped at 39000 characters, so a real
@@ -302,7 +303,7 @@ class PolicyResolved:
 
     @property
     def previous_tag(self) -> str | None:
-        return image_tag(self.previous) if self.previous else None
+        return tag_or_ref(self.previous) if self.previous else None
 
 
 @dataclass(frozen=True)
@@ -321,14 +322,6 @@ _RESOLVED = re.compile(
     r"Latest image tag for '?(?P<image>[^\s']+)'? resolved to (?P<tag>\S+)"
     r"(?: with digest (?P<digest>\S+))?(?: \(previously (?P<previous>\S+)\))?"
 )
-
-
-def image_tag(ref: str) -> str:
-    """The tag of `name:tag[@digest]`, or `ref` itself when it is a bare tag (a `:tag` setter's value)."""
-    name = ref.partition("@")[0]
-    # Only the last path segment can hold the tag: `localhost:5000/app` has a port, not a tag.
-    _, colon, tag = name.rpartition("/")[2].partition(":")
-    return tag if colon and tag else name
 
 
 def _image_updated(event: FluxEvent) -> ImageUpdated | None:
@@ -406,6 +399,6 @@ __all__ = [
     "MAX_BODY", "MAX_MESSAGE", "SEVERITIES", "TOKEN_HEADER",
     "Classified", "FluxEvent", "ImageUpdated", "InvolvedObject", "Other", "PolicyResolved", "ReconcileFailed",
     "Reconciled", "Route",
-    "classify", "coalesce", "image_tag", "parse_event", "render", "render_image_update", "route", "verify_bearer",
+    "classify", "coalesce", "parse_event", "render", "render_image_update", "route", "verify_bearer",
     "verify_hmac",
 ]  # fmt: skip

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.core.imageref import tag_or_ref as image_tag
 from bot.errors import InvalidInput
 from bot.flux.events import (
     MAX_BODY,
@@ -30,7 +31,6 @@ from bot.flux.events import (
     Route,
     classify,
     coalesce,
-    image_tag,
     parse_event,
     render,
     render_image_update,
