@@ -183,19 +183,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def _until(words: list[str], now: int) -> tuple[int, list[str]]:
     """`2h reason…` or `until 2026-11-27T18:00 reason…` → (end, reason words)."""
-    import datetime as dt
-
-    from bot.settings import parse_duration
+    from bot.core.clock_text import parse_duration, parse_iso
 
     if not words:
         raise InvalidInput("Say how long: a duration like 2h, or `until <ISO time>`.")
     if words[0] == "until" and len(words) > 1:
-        try:
-            at = dt.datetime.fromisoformat(words[1])
-        except ValueError as err:
-            raise InvalidInput(f"{words[1]!r} is not an ISO time like 2026-11-27T18:00.") from err
-        at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
-        return int(at.timestamp()), words[2:]
+        return parse_iso(words[1]), words[2:]
     try:
         return now + parse_duration(words[0]), words[1:]
     except ValueError as err:
@@ -233,17 +226,16 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
-    import datetime as dt
     import time
 
     from bot import jobs, wiring
     from bot.adapters.state_store import StateStore
+    from bot.core.clock_text import parse_iso, utc
 
     store = StateStore(wiring.state_path(_settings(args), "state.db"))
     if args.action == "list":
         for item in jobs.listed(store):
-            when = dt.datetime.fromtimestamp(item.at, tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-            print(f"{item.id}  {when}  {item.tag} → {item.env}  by {item.who}")
+            print(f"{item.id}  {utc(item.at)}  {item.tag} → {item.env}  by {item.who}")
         return 0
     if args.action == "cancel":
         if len(args.rest) != 1 or not jobs.cancel(store, args.rest[0]):
@@ -253,13 +245,8 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     words = args.rest
     if len(words) != 5 or words[1] != "to" or words[3] != "at":
         raise InvalidInput("Usage: schedule add TAG to ENV at ISO-TIME", hint="e.g. ... at 2026-11-25T14:00")
-    try:
-        at = dt.datetime.fromisoformat(words[4])
-    except ValueError as err:
-        raise InvalidInput(f"{words[4]!r} is not an ISO time like 2026-11-25T14:00.") from err
-    at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
     item = jobs.schedule_promotion(
-        store, tag=words[0], env=words[2], at=int(at.timestamp()), who=_who(args), now=int(time.time())
+        store, tag=words[0], env=words[2], at=parse_iso(words[4]), who=_who(args), now=int(time.time())
     )
     print(f"scheduled {item.id}: {item.tag} → {item.env} at {words[4]} (checked again when it runs)")
     return 0

@@ -19,6 +19,7 @@ import yaml
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.core import names
+from bot.core.clock_text import parse_duration
 from bot.errors import BotError, ConfigError
 from bot.flux.events import Route
 
@@ -32,18 +33,6 @@ SECRET_ENV = {
     "repo": "GIT_TOKEN (HTTPS) or GIT_SSH_KEY_FILE (SSH)",
     "registries": "REGISTRY_<HOST>_USERNAME / REGISTRY_<HOST>_PASSWORD or DOCKER_CONFIG",
 }
-_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
-
-
-def parse_duration(text: str) -> int:
-    """`30m`, `64h`, `1h30m`, `90s` → seconds. Raises ValueError on anything else."""
-    m = _DURATION.fullmatch(text.strip())
-    if not text.strip() or m is None or not any(m.groups()):
-        raise ValueError(text)
-    d, h, mi, s = (int(g or 0) for g in m.groups())
-    return ((d * 24 + h) * 60 + mi) * 60 + s
-
-
 @dataclass(frozen=True)
 class Author:
     name: str = "gitops-bot"

@@ -7,13 +7,13 @@ stale diff. Refusals are raised as `bot.errors.Refused` subclasses with the reas
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core import commit_message as cm
 from bot.core import setters, yamltext
+from bot.core.clock_text import utc
 from bot.core.discovery import Target, Topology
 from bot.core.history import Bump, effective_bumps
 from bot.core.imageref import ImageRef
@@ -271,12 +271,8 @@ def plan_promotion(
 # --- rollback -----------------------------------------------------------------------------------
 
 
-def _utc(ts: int) -> str:
-    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
 def _refuse_ambiguous(topology: Topology, env: str, last: Mapping[str, int]) -> None:
-    listed = ", ".join(f"{s} (last bump {_utc(ts)})" for s, ts in sorted(last.items()))
+    listed = ", ".join(f"{s} (last bump {utc(ts)})" for s, ts in sorted(last.items()))
     raise GateRefused(
         f"Several services were bumped in {env}: {listed}.",
         hint=f"Name one: `rollback {env} <service>`.",

@@ -7,39 +7,22 @@ environment's channel.
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Callable
 from typing import Any
 
 from bot import jobs
 from bot.core import commit_message as cm
-from bot.core.freezes import manual_freeze, utc
-from bot.errors import InvalidInput
+from bot.core.clock_text import parse_duration, resolve_at, utc
+from bot.core.freezes import manual_freeze
 from bot.promotion import freeze
 from bot.promotion import promote as promote_uc
 from bot.promotion.history_view import history
-from bot.settings import Settings, parse_duration
+from bot.settings import Settings
 from bot.slack.authz import Authorizer
 from bot.slack.parse import FreezeCmd, HistoryCmd, PromoteCmd, ScheduleCmd, UnfreezeCmd
 
 Respond = Callable[..., Any]
-
-
-def resolve_at(text: str, now: int) -> int:
-    """`2026-11-25T14:00[Z|±hh:mm]` or `HH:MM` (UTC, the next one to come) → unix time."""
-    if len(text) == 5:
-        hh, mm = int(text[:2]), int(text[3:])
-        if hh > 23 or mm > 59:
-            raise InvalidInput(f"{text!r} is not a time of day.")
-        today = dt.datetime.fromtimestamp(now, tz=dt.UTC).replace(hour=hh, minute=mm, second=0, microsecond=0)
-        at = today if today.timestamp() > now else today + dt.timedelta(days=1)
-        return int(at.timestamp())
-    try:
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as err:
-        raise InvalidInput(f"{text!r} is not an ISO time like 2026-11-25T14:00.") from err
-    return int((moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).timestamp())
 
 
 class TimedCommands:
