@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.imageref import tag_or_ref
+from bot.core.routes import Route
 from bot.errors import InvalidInput
 
 # notification-controller itself takes 3 MiB, but a message is capped at 39000 characters, so a real
@@ -354,30 +355,6 @@ def classify(event: FluxEvent) -> Classified:
 
 
 # -- routing ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Route:
-    """Send matching events to `channel`; an empty tuple matches anything. Kinds and severities are
-    compared case-insensitively (people write `kustomization`), names and namespaces exactly."""
-
-    channel: str
-    kinds: tuple[str, ...] = ()
-    namespaces: tuple[str, ...] = ()
-    names: tuple[str, ...] = ()
-    severities: tuple[str, ...] = ()
-    reasons: tuple[str, ...] = ()
-    mention: str = ""
-
-    def matches(self, event: FluxEvent) -> bool:
-        o = event.involved
-        return (
-            (not self.kinds or o.kind.lower() in {k.lower() for k in self.kinds})
-            and (not self.namespaces or o.namespace in self.namespaces)
-            and (not self.names or o.name in self.names)
-            and (not self.severities or event.severity in {s.lower() for s in self.severities})
-            and (not self.reasons or event.reason in self.reasons)
-        )
-
-
 def route(
     event: FluxEvent, routes: Sequence[Route], default_channel: Callable[[str], str | None]
 ) -> tuple[str, str] | None:
@@ -398,7 +375,7 @@ from bot.flux.render import coalesce, render, render_image_update  # noqa: E402
 __all__ = [
     "MAX_BODY", "MAX_MESSAGE", "SEVERITIES", "TOKEN_HEADER",
     "Classified", "FluxEvent", "ImageUpdated", "InvolvedObject", "Other", "PolicyResolved", "ReconcileFailed",
-    "Reconciled", "Route",
+    "Reconciled",
     "classify", "coalesce", "parse_event", "render", "render_image_update", "route", "verify_bearer",
     "verify_hmac",
 ]  # fmt: skip

@@ -14,13 +14,13 @@ from typing import Protocol
 
 from bot import request_id
 from bot.core.imageref import tag_or_ref
+from bot.core.routes import Route
 from bot.errors import InvalidInput
 from bot.flux.events import (
     MAX_BODY,
     FluxEvent,
     ImageUpdated,
     PolicyResolved,
-    Route,
     classify,
     parse_event,
     route,

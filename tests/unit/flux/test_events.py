@@ -17,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.core.imageref import tag_or_ref as image_tag
+from bot.core.routes import Route
 from bot.errors import InvalidInput
 from bot.flux.events import (
     MAX_BODY,
@@ -28,7 +29,6 @@ from bot.flux.events import (
     PolicyResolved,
     Reconciled,
     ReconcileFailed,
-    Route,
     classify,
     coalesce,
     parse_event,
