@@ -10,7 +10,8 @@ markers, documents or quoting. No goal came with the task; 50x is the goal set h
 from __future__ import annotations
 
 from bench.table import Row, interleaved_medians
-from bot.core.setters import LatestRef, rewrite, setter_values
+from bot.core.imageref import ImageRef
+from bot.core.setters import rewrite, setter_values
 
 N_DOCS = 1000
 OLD_TAG = "staging-v0.0.1-a1b2c3d-1738860123"
@@ -42,7 +43,7 @@ spec:
 """
         for i in range(n)
     ]
-    policies = {f"flux-system:svc-{i}": LatestRef(f"ghcr.io/acme/svc-{i}", NEW_TAG) for i in range(n)}
+    policies = {f"flux-system:svc-{i}": ImageRef(f"ghcr.io/acme/svc-{i}", NEW_TAG) for i in range(n)}
     pairs = [(f"ghcr.io/acme/svc-{i}:{OLD_TAG} ", f"ghcr.io/acme/svc-{i}:{NEW_TAG} ") for i in range(n)]
     return "---\n".join(docs), setter_values(policies), pairs
 

@@ -213,7 +213,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 def cmd_schedule(args: argparse.Namespace) -> int:
     from bot import wiring
     from bot.actions.promote import PromoteCmd
-    from bot.core.freezes import utc
+    from bot.core.clock_text import utc
     from bot.promotion import schedule as schedules
 
     store = wiring.state_store(_settings(args))

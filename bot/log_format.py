@@ -9,7 +9,6 @@ line stamped with the request id when one is bound, every record passed through 
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import sys
@@ -17,6 +16,7 @@ from collections.abc import Iterable
 from typing import Literal, TextIO
 
 from bot import request_id
+from bot.core.clock_text import iso_utc_millis
 from bot.redaction import STANDARD_ATTRS, RedactingFilter, Redactor
 
 LogFormat = Literal["json", "text"]
@@ -24,8 +24,7 @@ FORMATS: tuple[LogFormat, ...] = ("json", "text")
 
 
 def _timestamp(created: float) -> str:
-    moment = dt.datetime.fromtimestamp(created, tz=dt.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return iso_utc_millis(created)
 
 
 def _request_id(record: logging.LogRecord) -> str | None:

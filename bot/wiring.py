@@ -21,9 +21,10 @@ from bot.actions import registry as action_registry
 from bot.actions.base import Actions
 from bot.adapters.git_repo import GitCredentials, GitRepo
 from bot.adapters.oci_layout import OciLayoutRegistry
-from bot.adapters.registry import RegistryClient, parse_image
+from bot.adapters.registry import RegistryClient
 from bot.adapters.registry_auth import RequestObserver
 from bot.adapters.state_store import StateStore
+from bot.core.imageref import locate
 from bot.errors import BotError
 from bot.flux.receiver import FluxReceiver
 from bot.http_server import Response, Router, Server
@@ -64,7 +65,7 @@ class RegistryRouter:
         self._lock = threading.Lock()
 
     def for_image(self, image: str) -> tuple[Registry, str]:
-        host, repo = parse_image(image)
+        host, repo = locate(image)
         with self._lock:
             backend = self._backends.get(host)
             if backend is None:

@@ -6,12 +6,11 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from bot.actions.base import ActionKind, Outcome, Planned, Run
-from bot.core.at_time import resolve_at
+from bot.core.clock_text import parse_duration, resolve_at
 from bot.core.freezes import Freeze, manual_freeze
 from bot.errors import InvalidInput
 from bot.promotion import freeze as uc
 from bot.promotion.ports import Context
-from bot.settings import parse_duration
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import dataclasses
 
 from bot.actions import promote
 from bot.actions.base import ActionKind, Outcome, Planned, Run
-from bot.core.at_time import resolve_at
+from bot.core.clock_text import resolve_at
 from bot.promotion import schedule as schedules
 from bot.promotion.ports import Context
 

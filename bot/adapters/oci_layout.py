@@ -27,14 +27,11 @@ from bot.adapters.registry import (
     OCI_MANIFEST,
     Manifest,
     RepositoryNotFound,
-    check_digest,
-    check_ref,
-    check_repo,
-    check_tag,
     declared_media_type,
     retag_by_bytes,
     sha256_digest,
 )
+from bot.core.imageref import check_digest, check_ref, check_repo, check_tag
 from bot.errors import DigestMismatch, ManifestNotFound
 
 REF_NAME = "org.opencontainers.image.ref.name"

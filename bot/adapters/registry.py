@@ -26,7 +26,7 @@ from bot.adapters.registry_auth import (
     credentials_from_docker_config,
     credentials_from_env,
 )
-from bot.core.tags import is_oci_tag
+from bot.core.imageref import check_digest, check_host, check_ref, check_repo, check_tag, is_digest
 from bot.errors import DigestMismatch, InvalidInput, ManifestNotFound, RegistryError
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -36,10 +36,6 @@ DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 MANIFEST_TYPES = (OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST)
 ACCEPT = ", ".join(MANIFEST_TYPES)
 
-_COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
-_REPO = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*", re.ASCII)
-_DIGEST = re.compile(r"sha256:[a-f0-9]{64}", re.ASCII)
-_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?", re.ASCII)
 _LINK_NEXT = re.compile(r'<([^>]*)>\s*;[^,]*rel="?next"?', re.I)
 _MAX_PAGES = 10_000
 
@@ -82,62 +78,8 @@ def declared_media_type(raw: bytes) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _show(value: str) -> str:
-    return repr(value if len(value) <= 60 else value[:57] + "...")
-
-
-def check_host(host: str) -> str:
-    if not _HOST.fullmatch(host):
-        raise InvalidInput(f"{_show(host)} is not a valid registry host.", hint="e.g. ghcr.io or 127.0.0.1:5000")
-    return host
-
-
-def check_repo(repo: str) -> str:
-    if len(repo) > 255 or not _REPO.fullmatch(repo):
-        raise InvalidInput(
-            f"{_show(repo)} is not a valid image repository.",
-            hint="Use lowercase path parts like acme/backend (letters, digits, . _ - inside).",
-        )
-    return repo
-
-
-def check_tag(tag: str) -> str:
-    if not is_oci_tag(tag):
-        raise InvalidInput(
-            f"{_show(tag)} is not a valid image tag.",
-            hint="A tag is 1-128 letters, digits, `_`, `.` or `-`, not starting with `.` or `-`.",
-        )
-    return tag
-
-
-def check_digest(digest: str) -> str:
-    if not _DIGEST.fullmatch(digest):
-        raise InvalidInput(f"{_show(digest)} is not a sha256 digest.", hint="Expected sha256:<64 hex digits>.")
-    return digest
-
-
-def check_ref(ref: str) -> str:
-    return check_digest(ref) if ref.startswith("sha256:") else check_tag(ref)
-
-
 def _at(repo: str, ref: str) -> str:
     return f"{repo}@{ref}" if ref.startswith("sha256:") else f"{repo}:{ref}"
-
-
-def parse_image(image: str) -> tuple[str, str]:
-    """`127.0.0.1:5000/acme/backend` → (`127.0.0.1:5000`, `acme/backend`); `nginx` → Docker Hub's
-    (`registry-1.docker.io`, `library/nginx`). The first part is a host when it has a `.` or `:` or is
-    `localhost`, as in Docker's reference grammar. A tag or digest in the string is refused."""
-    first, sep, rest = image.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost"):
-        host, repo = first.lower(), rest
-    else:
-        host, repo = "docker.io", image
-    if host in ("docker.io", "index.docker.io"):
-        host = "registry-1.docker.io"
-        if "/" not in repo:
-            repo = f"library/{repo}"
-    return check_host(host), check_repo(repo)
 
 
 def retag_by_bytes(
@@ -312,7 +254,7 @@ class RegistryClient:
         self._expect(resp, (200,), f"look up {_at(repo, tag)}")
         found = resp.headers.get("Docker-Content-Digest")
         # The header is optional in the spec; without it the bytes themselves must be fetched and hashed.
-        return found if found and _DIGEST.fullmatch(found) else self.get_manifest(repo, tag).digest
+        return found if found and is_digest(found) else self.get_manifest(repo, tag).digest
 
     def put_manifest(self, repo: str, tag: str, manifest: Manifest) -> str:
         check_repo(repo)

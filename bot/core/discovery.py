@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from bot.core import setters, yamldocs
+from bot.core.imageref import ImageRef
 from bot.core.policy import PolicySpec
 from bot.core.substitute import substitute
 from bot.errors import BotError, NotFound
@@ -82,7 +83,7 @@ class Target:
             if s.suffix == "tag":
                 tags.add(s.value)
             elif s.suffix == "":
-                tags.add(split_ref(s.value)[1])
+                tags.add(ImageRef.parse(s.value).tag)
         return {t for t in tags if t}
 
     def current_tag(self) -> str | None:
@@ -114,16 +115,6 @@ class Topology:
                 raise NotFound(f"There is no service {service!r} in the repository (services: {known}).")
             raise NotFound(f"{service} has no ImagePolicy for {env!r} (it has: {', '.join(self.envs_of(service))}).")
         return t
-
-
-def split_ref(ref: str) -> tuple[str, str]:
-    """`host:5000/app:tag@sha256:..` → (`host:5000/app`, `tag`). A ':' before the last '/' is a port."""
-    ref = ref.split("@", 1)[0]
-    slash = ref.rfind("/")
-    colon = ref.rfind(":")
-    if colon > slash:
-        return ref[:colon], ref[colon + 1 :]
-    return ref, ""
 
 
 @dataclass

@@ -9,11 +9,11 @@ rollback hold.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
+from bot.core.clock_text import utc
 from bot.core.names import env_name, one_line
 from bot.errors import GateRefused, InvalidInput
 
@@ -87,10 +87,6 @@ def manual_freeze(env: str, reason: str, by: str, start: int, end: int) -> Freez
     if end - start > MAX_FREEZE:
         raise InvalidInput("A freeze can last at most 366 days.", hint="Freeze again when it ends.")
     return Freeze(env=env, reason=one_line(reason, "reason", 200) or "no reason given", by=by, start=start, end=end)
-
-
-def utc(ts: int) -> str:
-    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def refuse_if_frozen(freeze: Freeze | None, env: str, action: str) -> None:

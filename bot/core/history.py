@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from bot.core.commit_message import REVERTS, ROLLED_BACK_BY, Trailers, change_kind, parse_trailers
-from bot.core.discovery import Target, split_ref
+from bot.core.discovery import Target
+from bot.core.imageref import ImageRef
 
 # `<indent>[- ]key: value # {"$imagepolicy": "..."}` - the value is what sits between the key and the marker.
 _MARKER_LINE = re.compile(
@@ -82,7 +83,7 @@ def marker_value(line: str) -> tuple[str, str] | None:
 
 def tag_of(setter: str, value: str) -> str:
     """The tag a marker value carries: the value itself for `:tag`, the ref's tag for a plain marker."""
-    return value if setter.endswith(":tag") else split_ref(value)[1]
+    return value if setter.endswith(":tag") else ImageRef.parse(value).tag
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,8 @@
 """Plans: what a promotion, rollback or resume would change, as values. The caller does the I/O.
 
+The plan values and promotion, resume and release planning live here; rollback planning, which builds
+on the same edit helpers, in bot/core/rollback_plan.py.
+
 A plan is computed from the repository text at one HEAD. When a push is rejected because the branch
 moved, the Git adapter calls the planning function again on the new HEAD, so a plan never carries a
 stale diff. Refusals are raised as `bot.errors.Refused` subclasses with the reason and what to do.
@@ -7,15 +10,14 @@ stale diff. Refusals are raised as `bot.errors.Refused` subclasses with the reas
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core import commit_message as cm
 from bot.core import setters, yamltext
-from bot.core.discovery import Target, Topology, split_ref
-from bot.core.history import Bump, effective_bumps
+from bot.core.discovery import Target, Topology
+from bot.core.imageref import ImageRef
 from bot.core.names import env_name
 from bot.core.tags import BuildTag
 from bot.errors import GateRefused, InvalidInput, NotFound
@@ -140,12 +142,13 @@ def _parse_all(tags: Iterable[str]) -> list[BuildTag]:
 
 def _values_for(target: Target, tag: str, digest: str) -> dict[str, str]:
     reflected = digest if target.digest_reflection in ("IfNotPresent", "Always") else ""
-    return setters.setter_values({target.setter: setters.LatestRef(target.image, tag, reflected)})
+    return setters.setter_values({target.setter: ImageRef(target.image, tag, reflected)})
 
 
-def _apply(
+def apply_values(
     files: Mapping[str, str], target: Target, values: Mapping[str, str]
 ) -> tuple[dict[str, str], list[setters.Change]]:
+    """Write setter `values` into every file holding one of `target`'s markers: (changed files, changes)."""
     out: dict[str, str] = {}
     changes: list[setters.Change] = []
     for file in sorted({s.file for s in target.sites}):
@@ -158,7 +161,8 @@ def _apply(
     return out, changes
 
 
-def _set_suspend(files: Mapping[str, str], edited: dict[str, str], target: Target, value: bool) -> str:
+def set_suspend(files: Mapping[str, str], edited: dict[str, str], target: Target, value: bool) -> str:
+    """Set `spec.suspend` on `target`'s ImageUpdateAutomation into `edited`; its name, or "" if it has none."""
     a = target.automation
     if a is None:
         return ""
@@ -238,8 +242,8 @@ def plan_promotion(
         warnings.append(f"First deploy of {service} to {target_env} by the bot (Git has {current or 'no tag'}).")
     elif (cur.major, cur.minor, cur.patch) > (tag.major, tag.minor, tag.patch):
         warnings.append(f"Downgrade: {target_env} runs v{cur.version}, this promotes v{tag.version}.")
-    edited, changes = _apply(files, dst, _values_for(dst, new_tag, digest))
-    lifted = _set_suspend(files, edited, dst, False) if dst.held else ""
+    edited, changes = apply_values(files, dst, _values_for(dst, new_tag, digest))
+    lifted = set_suspend(files, edited, dst, False) if dst.held else ""
     if lifted:
         warnings.append(f"{target_env} automation {lifted} is held; this promotion lifts the hold.")
     message = cm.promotion_message(
@@ -265,142 +269,6 @@ def plan_promotion(
         warnings=tuple(warnings),
         lifted_hold=lifted,
     )
-
-
-# --- rollback -----------------------------------------------------------------------------------
-
-
-def _utc(ts: int) -> str:
-    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _refuse_ambiguous(topology: Topology, env: str, last: Mapping[str, int]) -> None:
-    listed = ", ".join(f"{s} (last bump {_utc(ts)})" for s, ts in sorted(last.items()))
-    raise GateRefused(
-        f"Several services were bumped in {env}: {listed}.",
-        hint=f"Name one: `rollback {env} <service>`.",
-    )
-
-
-def choose_rollback_service(topology: Topology, env: str, last_bump_at: Mapping[str, int]) -> str:
-    """With no service named: the only service bumped in that env, else a refusal listing them."""
-    env_name(env)
-    if env not in topology.pipeline:
-        raise InvalidInput(f"Unknown environment {env!r}.", hint=f"Known environments: {', '.join(topology.pipeline)}.")
-    if len(last_bump_at) == 1:
-        return next(iter(last_bump_at))
-    if not last_bump_at:
-        raise NotFound(f"Git has no tag bump in {env} to roll back.")
-    _refuse_ambiguous(topology, env, last_bump_at)
-    raise AssertionError  # unreachable: _refuse_ambiguous raises
-
-
-def plan_rollback(
-    topology: Topology,
-    files: Mapping[str, str],
-    *,
-    service: str,
-    env: str,
-    history: Sequence[Bump],
-    rolled_back_by: str,
-    now: int,
-    to_tag: str | None = None,
-    mode: str = "hold",
-    target_tags: Iterable[str] = (),
-    request_id: str = "",
-    slack_thread: str = "",
-    pinned_to: str | None = None,
-) -> RollbackPlan:
-    """Undo the newest standing bump (or go back to `to_tag`, a tag the env ran before).
-
-    In `retag` mode the old digest gets a fresh tag (`pinned_to` when re-planning after the copy).
-    """
-    target = topology.target(service, env)
-    standing = effective_bumps(history)
-    if not standing:
-        raise NotFound(f"Git has no tag bump of {service} in {env} to roll back.")
-    newest = standing[0]
-    if to_tag is None:
-        if newest.old_tag is None:
-            raise GateRefused(
-                f"{newest.new_tag} is the first {service} deploy in {env} recorded in Git; nothing to roll back to."
-            )
-        values = {ch.setter: ch.old for ch in newest.changes if ch.old is not None}
-        to_value = newest.old_tag
-    else:
-        BuildTag.parse(to_tag)
-        source = next((b for b in history if b.new_tag == to_tag), None)
-        if source is None:
-            ran = sorted({b.new_tag for b in history if b.new_tag}, reverse=True)[:5]
-            raise NotFound(
-                f"{env} never ran {to_tag} according to Git.",
-                hint=f"Recent tags: {', '.join(ran) or 'none'}.",
-            )
-        values = {ch.setter: ch.new for ch in source.changes if ch.new is not None}
-        to_value = to_tag
-    current = target.current_tag()
-    if current == to_value:
-        raise GateRefused(f"{service} in {env} already runs {to_value}.")
-    retag_from = ""
-    if mode == "retag":
-        retag_from = to_value
-        to_value = pinned_to or str(
-            BuildTag.parse(to_value).retarget(
-                env, new_timestamp(now, env, [*target_tags, *(c for c in [current] if c)])
-            )
-        )
-        values = _retarget(values, to_value)
-    edited, changes = _apply(files, target, values)
-    hold = _set_suspend(files, edited, target, True) if mode == "hold" else ""
-    warnings = []
-    if mode == "hold" and not hold:
-        warnings.append("No ImageUpdateAutomation writes these markers; nothing to hold.")
-    elif hold:
-        others = sorted(
-            t.service for t in topology.in_env(env) if t.automation == target.automation and t is not target
-        )
-        if others:
-            warnings.append(f"The hold on {hold} also pauses automation for {', '.join(others)} in {env}.")
-    if current is not None and newest.new_tag != current and to_tag is None:
-        warnings.append(f"Git now has {current}, not {newest.new_tag}; the markers are set back to {to_value} anyway.")
-    message = cm.rollback_message(
-        service=service,
-        env=env,
-        reverted_subject=newest.commit.subject,
-        reverted_sha=newest.commit.sha,
-        from_value=current or "?",
-        to_value=to_value,
-        rolled_back_by=rolled_back_by,
-        hold=hold,
-        request_id=request_id,
-        slack_thread=slack_thread,
-    )
-    return RollbackPlan(
-        service=service,
-        env=env,
-        from_tag=current,
-        to_tag=to_value,
-        reverted=newest.commit.sha,
-        edit=Edit(edited, message, tuple(changes)),
-        hold=hold,
-        retag_from=retag_from,
-        warnings=tuple(warnings),
-    )
-
-
-def _retarget(values: Mapping[str, str], tag: str) -> dict[str, str]:
-    """Point tag-bearing setters at `tag`; `:name` and `:digest` keep the restored values."""
-    out = {}
-    for setter, value in values.items():
-        if setter.endswith(":tag"):
-            out[setter] = tag
-        elif setter.endswith((":name", ":digest")):
-            out[setter] = value
-        else:
-            name, _ = split_ref(value)
-            digest = value.split("@", 1)[1] if "@" in value else ""
-            out[setter] = f"{name}:{tag}" + (f"@{digest}" if digest else "")
-    return out
 
 
 # --- resume -------------------------------------------------------------------------------------
@@ -431,7 +299,7 @@ def plan_resume(
             hint="Promote a fixed build first, or resume with --force to let that tag come back.",
         )
     edited: dict[str, str] = {}
-    _set_suspend(files, edited, target, False)
+    set_suspend(files, edited, target, False)
     warnings = (f"Flux will deploy {latest_available}.",) if latest_available and latest_available != current else ()
     message = cm.resume_message(service=service, env=env, automation=auto, resumed_by=resumed_by, request_id=request_id)
     return ResumePlan(service, env, auto, Edit(edited, message), latest_available, warnings)

@@ -25,6 +25,7 @@ from typing import Any
 
 from bot.core import policer
 from bot.core.goregex import GoRegexError, compile_go, expand, reference_groups
+from bot.core.imageref import ImageRef
 from bot.core.semver import Constraints, InvalidConstraint
 from bot.errors import InvalidInput, PolicyError
 
@@ -238,18 +239,6 @@ def database_order(tags: Iterable[str], exclusion_list: Sequence[str] | None = N
         kept = [t for t in tags if not any(s(t) for s in searches)]
     kept.sort(reverse=True)  # stable, and str order is UTF-8 byte order, as Go's strings.Compare
     return kept
-
-
-@dataclass(frozen=True)
-class ImageRef:
-    """status.latestRef / observedPreviousRef of an ImagePolicy."""
-
-    name: str
-    tag: str
-    digest: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.name}:{self.tag}@{self.digest}" if self.digest else f"{self.name}:{self.tag}"
 
 
 def ready_message(latest: ImageRef, previous: ImageRef | None = None) -> str:

@@ -23,13 +23,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.core import yamltext
+from bot.core.imageref import ImageRef
 from bot.core.yamlscalar import flux_style, render
 from bot.core.yamltext import ObjectId, Scalar
 from bot.errors import NotFound, PolicyError, PushConflict
 
 __all__ = [
     "Change",
-    "LatestRef",
     "MarkerSite",
     "ObjectId",
     "SetterResult",
@@ -46,18 +46,6 @@ __all__ = [
 
 TOKEN = '"$imagepolicy"'  # noqa: S105  (the file screen, not a secret)
 SUFFIXES = ("tag", "name", "digest")
-
-
-@dataclass(frozen=True)
-class LatestRef:
-    """ImagePolicy status.latestRef. `name` is the ImageRepository's spec.image, verbatim."""
-
-    name: str
-    tag: str
-    digest: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.name}:{self.tag}" + (f"@{self.digest}" if self.digest else "")
 
 
 @dataclass(frozen=True)
@@ -152,7 +140,7 @@ def find_markers(file: str, text: str) -> list[MarkerSite]:
     return [site for site, _ in _marked(file, text)]
 
 
-def setter_values(policies: Mapping[str, LatestRef]) -> dict[str, str]:
+def setter_values(policies: Mapping[str, ImageRef]) -> dict[str, str]:
     """The value each setter writes, for policies keyed "ns:name"."""
     out: dict[str, str] = {}
     for key, ref in policies.items():
@@ -223,7 +211,7 @@ def _walk_order(path: str) -> list[str]:
 
 def apply_setters(
     files: Mapping[str, str],
-    policies: Mapping[str, LatestRef],
+    policies: Mapping[str, ImageRef],
     *,
     automation_namespace: str,
     update_path: str = "",

@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.core.imageref import tag_or_ref
+from bot.core.routes import Route
 from bot.errors import InvalidInput
 
 # notification-controller itself takes 3 MiB, but a message is capped at 39000 characters, so a real
@@ -301,7 +303,7 @@ class PolicyResolved:
 
     @property
     def previous_tag(self) -> str | None:
-        return image_tag(self.previous) if self.previous else None
+        return tag_or_ref(self.previous) if self.previous else None
 
 
 @dataclass(frozen=True)
@@ -320,14 +322,6 @@ _RESOLVED = re.compile(
     r"Latest image tag for '?(?P<image>[^\s']+)'? resolved to (?P<tag>\S+)"
     r"(?: with digest (?P<digest>\S+))?(?: \(previously (?P<previous>\S+)\))?"
 )
-
-
-def image_tag(ref: str) -> str:
-    """The tag of `name:tag[@digest]`, or `ref` itself when it is a bare tag (a `:tag` setter's value)."""
-    name = ref.partition("@")[0]
-    # Only the last path segment can hold the tag: `localhost:5000/app` has a port, not a tag.
-    _, colon, tag = name.rpartition("/")[2].partition(":")
-    return tag if colon and tag else name
 
 
 def _image_updated(event: FluxEvent) -> ImageUpdated | None:
@@ -360,30 +354,6 @@ def classify(event: FluxEvent) -> Classified:
 
 
 # -- routing ----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Route:
-    """Send matching events to `channel`; an empty tuple matches anything. Kinds and severities are
-    compared case-insensitively (people write `kustomization`), names and namespaces exactly."""
-
-    channel: str
-    kinds: tuple[str, ...] = ()
-    namespaces: tuple[str, ...] = ()
-    names: tuple[str, ...] = ()
-    severities: tuple[str, ...] = ()
-    reasons: tuple[str, ...] = ()
-    mention: str = ""
-
-    def matches(self, event: FluxEvent) -> bool:
-        o = event.involved
-        return (
-            (not self.kinds or o.kind.lower() in {k.lower() for k in self.kinds})
-            and (not self.namespaces or o.namespace in self.namespaces)
-            and (not self.names or o.name in self.names)
-            and (not self.severities or event.severity in {s.lower() for s in self.severities})
-            and (not self.reasons or event.reason in self.reasons)
-        )
-
-
 def route(
     event: FluxEvent, routes: Sequence[Route], default_channel: Callable[[str], str | None]
 ) -> tuple[str, str] | None:
@@ -399,6 +369,6 @@ def route(
 __all__ = [
     "MAX_BODY", "MAX_MESSAGE", "SEVERITIES", "TOKEN_HEADER",
     "Classified", "FluxEvent", "ImageUpdated", "InvolvedObject", "Other", "PolicyResolved", "ReconcileFailed",
-    "Reconciled", "Route",
-    "classify", "image_tag", "parse_event", "route", "verify_bearer", "verify_hmac",
+    "Reconciled",
+    "classify", "parse_event", "route", "verify_bearer", "verify_hmac",
 ]  # fmt: skip

@@ -13,15 +13,15 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from bot import request_id
+from bot.core.imageref import tag_or_ref
+from bot.core.routes import Route
 from bot.errors import InvalidInput
 from bot.flux.events import (
     MAX_BODY,
     FluxEvent,
     ImageUpdated,
     PolicyResolved,
-    Route,
     classify,
-    image_tag,
     parse_event,
     route,
     verify_bearer,
@@ -43,7 +43,7 @@ def _dedupe_key(event: FluxEvent) -> str:
     if isinstance(kind, PolicyResolved):
         return f"image-tag:{kind.tag}"
     if isinstance(kind, ImageUpdated) and len(kind.changes) == 1:
-        return f"image-tag:{image_tag(kind.changes[0][1])}"
+        return f"image-tag:{tag_or_ref(kind.changes[0][1])}"
     return event.dedupe_key()
 
 

@@ -17,7 +17,8 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.core import commit_message as cm
 from bot.core import yamltext
-from bot.core.freezes import FREEZE_FILE, Freeze, FreezeFile, manual_freeze, utc
+from bot.core.clock_text import utc
+from bot.core.freezes import FREEZE_FILE, Freeze, FreezeFile, manual_freeze
 from bot.core.names import env_name, one_line
 from bot.core.plan import Edit
 from bot.errors import InvalidInput

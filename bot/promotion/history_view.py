@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from bot.core import commit_message as cm
 from bot.core import history as hist
+from bot.core.clock_text import utc_minutes
 from bot.core.names import env_name, service_name
 from bot.promotion.ports import Context
 from bot.promotion.workspace import Workspace
@@ -24,7 +24,7 @@ class Entry:
     commit: str
 
     def line(self) -> str:
-        when = dt.datetime.fromtimestamp(self.at, tz=dt.UTC).strftime("%Y-%m-%d %H:%M")
+        when = utc_minutes(self.at)
         change = f"{self.old_tag or '∅'} → {self.new_tag or '∅'}"
         return f"{when}  {self.kind:<10} {self.service:<12} {change}  by {self.by}  ({self.commit[:7]})"
 

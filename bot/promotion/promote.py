@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.core import history as hist
-from bot.core.freezes import refuse_if_frozen, utc
+from bot.core.clock_text import utc
+from bot.core.freezes import refuse_if_frozen
 from bot.core.names import env_name, service_name
 from bot.core.plan import Edit, PromotionPlan, candidate_services, check_route, pick_service, plan_promotion
 from bot.core.tags import BuildTag

@@ -12,7 +12,8 @@ from bot.core import history as hist
 from bot.core.discovery import Target
 from bot.core.freezes import FREEZE_FILE
 from bot.core.names import env_name, service_name
-from bot.core.plan import Edit, RollbackPlan, choose_rollback_service, plan_rollback
+from bot.core.plan import Edit, RollbackPlan
+from bot.core.rollback_plan import choose_rollback_service, plan_rollback
 from bot.errors import PushConflict
 from bot.promotion import freeze
 from bot.promotion.ports import Context, Snapshot

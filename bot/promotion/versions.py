@@ -6,7 +6,6 @@ over every marker file answers "who changed it last" for all services at once.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from typing import Any
 
 from bot.core import commit_message as cm
 from bot.core import history as hist
+from bot.core.clock_text import iso_utc
 from bot.core.discovery import Target
 from bot.core.names import service_name
 from bot.core.policy import database_order, select
@@ -98,7 +98,7 @@ def _last_change(target: Target, records: Sequence[hist.CommitRecord]) -> LastCh
         or t.get(cm.RESUMED_BY)
         or f"{c.author_name} <{c.author_email}>"
     )
-    at = dt.datetime.fromtimestamp(c.authored_at, tz=dt.UTC).isoformat().replace("+00:00", "Z")
+    at = iso_utc(c.authored_at)
     return LastChange(kind=c.kind, commit=c.sha, by=by, at=at)
 
 

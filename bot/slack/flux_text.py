@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from bot.flux.events import FluxEvent, ImageUpdated, PolicyResolved, image_tag
+from bot.core.imageref import tag_or_ref
+from bot.flux.events import FluxEvent, ImageUpdated, PolicyResolved
 
 LINE_CHARS = 300  # one message line; a Flux error message may run to 39000 characters
 LIST_LINES = 10  # change-set lines and image changes shown before "…and N more"
@@ -97,11 +98,11 @@ def render_image_update(u: ImageUpdated | PolicyResolved, service: str | None, e
     if len(u.changes) == 1:
         new = u.changes[0][1]
         who = _who(service or _image_name(new) or u.automation, env)
-        return f"🔄 {who} → {escape(_cap(image_tag(new), 128))} ({where})"
+        return f"🔄 {who} → {escape(_cap(tag_or_ref(new), 128))} ({where})"
     lines = [f"🔄 {_who(service or u.automation, env)} ({where})"]
     for old, new in u.changes[:LIST_LINES]:
         name = _image_name(new)
-        change = f"{image_tag(old)} → {image_tag(new)}"
+        change = f"{tag_or_ref(old)} → {tag_or_ref(new)}"
         lines.append(f"• {escape(_cap(f'{name} {change}' if name else change))}")
     return "\n".join(lines) + _more(len(u.changes) - LIST_LINES if len(u.changes) > LIST_LINES else 0)
 

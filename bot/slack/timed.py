@@ -13,7 +13,8 @@ from typing import cast
 from bot.actions.base import ActionKind, Actions, Args, Outcome, Run
 from bot.actions.freeze import FreezeCmd
 from bot.core import commit_message as cm
-from bot.core.freezes import Freeze, utc
+from bot.core.clock_text import utc
+from bot.core.freezes import Freeze
 from bot.promotion import schedule as schedules
 from bot.promotion.history_view import history
 from bot.promotion.ports import Context

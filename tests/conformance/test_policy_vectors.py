@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from bot.core.goregex import compile_go, expand
-from bot.core.policy import ImageRef, PolicySpec, TagFilter, database_order, ready_message, select
+from bot.core.imageref import ImageRef
+from bot.core.policy import PolicySpec, TagFilter, database_order, ready_message, select
 from bot.core.semver import (
     Constraint,
     Constraints,

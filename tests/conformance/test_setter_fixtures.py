@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
+from bot.core.imageref import ImageRef as LatestRef
 from bot.core.setters import (
     Change,
-    LatestRef,
     ObjectId,
     apply_setters,
     in_update_path,

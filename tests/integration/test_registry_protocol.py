@@ -18,8 +18,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.adapters.oci_layout import tiny_image
-from bot.adapters.registry import RegistryClient, check_repo, check_tag, parse_image, sha256_digest
+from bot.adapters.registry import RegistryClient, sha256_digest
 from bot.adapters.registry_auth import env_prefix, parse_challenge
+from bot.core.imageref import check_repo, check_tag
+from bot.core.imageref import locate as parse_image
 from bot.errors import DigestMismatch, InvalidInput, RegistryError, RegistryUnreachable
 
 REPO = "acme/app"

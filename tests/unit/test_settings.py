@@ -88,3 +88,72 @@ def test_bad_network_timeouts_are_named(bad: object) -> None:
     with pytest.raises(ConfigError) as err:
         settings.parse(raw, base_dir=Path("/"))
     assert {p.split(":")[0] for p in err.value.problems} == {"repo.timeout", "registries.r.example.timeout"}
+
+
+def _problems(raw: dict[str, object]) -> list[str]:
+    with pytest.raises(ConfigError) as err:
+        settings.parse(raw, base_dir=Path("/"))
+    return err.value.problems
+
+
+@pytest.mark.parametrize(
+    ("extra", "problem"),
+    [
+        ({"routes": [{"channel": "C1"}]}, "routes: unknown key; did you mean flux.routes?"),
+        ({"freezes": []}, "freezes: unknown key; did you mean environments.<env>.freezes?"),
+        ({"api_url": "https://x/"}, "api_url: unknown key; did you mean slack.api_url?"),
+        ({"url": "https://x/y.git"}, "url: unknown key; did you mean repo.url?"),
+        ({"jobs": {}}, "jobs: unknown key (known: environments, flux, pipeline, registries, repo, slack, state_dir,"
+                       " substitutions)"),
+    ],
+)  # fmt: skip
+def test_unknown_top_level_keys_are_refused_and_pointed_home(extra: dict[str, object], problem: str) -> None:
+    assert _problems({**BASE, **extra}) == [problem]
+
+
+def test_timeout_lives_in_two_places_and_both_are_named() -> None:
+    assert _problems({**BASE, "timeout": "5s"}) == [
+        "timeout: unknown key; did you mean repo.timeout or registries.<host>.timeout?"
+    ]
+
+
+def test_nested_unknown_keys_are_pointed_home_too() -> None:
+    raw = {**BASE, "flux": {"freezes": []}, "environments": {"staging": {"routes": []}, "production": {"colour": 1}}}
+    assert _problems(raw) == [
+        "environments.staging.routes: unknown key; did you mean flux.routes?",
+        "environments.production.colour: unknown key (known: approval_ttl, approvals, break_glass, channel, freezes,"
+        " promoters, require_deployed_in_source, rollback)",
+        "flux.freezes: unknown key; did you mean environments.<env>.freezes?",
+    ]
+
+
+def test_the_right_place_is_accepted() -> None:
+    s = settings.parse({**BASE, "flux": {"routes": [{"channel": "C1", "kinds": ["HelmRelease"]}]}}, base_dir=Path("/"))
+    assert s.flux.routes[0].channel == "C1" and s.flux.routes[0].kinds == ("HelmRelease",)
+
+
+@pytest.mark.parametrize(
+    ("cron", "says"),
+    [
+        ("0 16 * * FRIDAY", "day of week 'FRIDAY' is not a day of week name"),
+        ("0 16 * *", "has 4 fields"),
+        ("0 25 * * FRI", "hour '25' is outside 0-23"),
+    ],
+)
+def test_freeze_cron_is_checked_by_the_core_grammar(cron: str, says: str) -> None:
+    window = {"cron": cron, "duration": "64h", "reason": "weekend"}
+    (problem,) = _problems({**BASE, "environments": {"staging": {}, "production": {"freezes": [window]}}})
+    assert problem.startswith("environments.production.freezes[0].cron: expected a crontab expression like")
+    assert says in problem
+
+
+def test_settings_does_not_import_flux_or_apscheduler() -> None:
+    # Read from the source: the config layer must load without the Flux receiver or the scheduler.
+    import ast
+
+    for name in ("settings.py", "settings_values.py", "settings_parse.py"):
+        tree = ast.parse((REPO / "bot" / name).read_text(encoding="utf-8"))
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
+            a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
+        }
+        assert not {m for m in imported if m and m.startswith(("bot.flux", "apscheduler"))}, name

@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.discovery import discover, split_ref
+from bot.core.discovery import discover
 from tests.unit.core import seed
 
 SUBS = {"image_registry": seed.REGISTRY}
@@ -55,15 +55,6 @@ def test_problems_are_collected_not_raised() -> None:
     assert any("broken.yaml: not valid YAML" in p for p in topo.problems)
     assert any("ImagePolicy develop/bad" in p for p in topo.problems)
     assert topo.target("backend", "develop").current_tag()  # the rest still works
-
-
-def test_split_ref_keeps_registry_port() -> None:
-    assert split_ref("127.0.0.1:5000/acme/app:prod-v1.0.0-abcdef0-1") == (
-        "127.0.0.1:5000/acme/app",
-        "prod-v1.0.0-abcdef0-1",
-    )
-    assert split_ref("127.0.0.1:5000/acme/app") == ("127.0.0.1:5000/acme/app", "")
-    assert split_ref("app:1@sha256:" + "a" * 64) == ("app", "1")
 
 
 yaml_ish = st.recursive(

@@ -6,15 +6,8 @@ from bot.core import commit_message as cm
 from bot.core import yamltext
 from bot.core.discovery import Topology, discover
 from bot.core.history import CommitRecord, FileDiff, bumps
-from bot.core.plan import (
-    check_route,
-    choose_rollback_service,
-    new_timestamp,
-    pick_service,
-    plan_promotion,
-    plan_resume,
-    plan_rollback,
-)
+from bot.core.plan import check_route, new_timestamp, pick_service, plan_promotion, plan_resume
+from bot.core.rollback_plan import choose_rollback_service, plan_rollback
 from bot.core.tags import BuildTag
 from bot.errors import GateRefused, InvalidInput, NotFound
 from tests.unit.core import seed

@@ -7,9 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core import yamltext
+from bot.core.imageref import ImageRef as LatestRef
 from bot.core.setters import (
     Change,
-    LatestRef,
     MarkerSite,
     ObjectId,
     apply_setters,

@@ -16,6 +16,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.core.imageref import tag_or_ref as image_tag
+from bot.core.routes import Route
 from bot.errors import InvalidInput
 from bot.flux.events import (
     MAX_BODY,
@@ -27,9 +29,7 @@ from bot.flux.events import (
     PolicyResolved,
     Reconciled,
     ReconcileFailed,
-    Route,
     classify,
-    image_tag,
     parse_event,
     route,
     verify_bearer,

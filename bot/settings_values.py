@@ -1,0 +1,91 @@
+"""The configuration's values: frozen, validated, and all a running bot reads from the config file.
+
+bot/settings_parse.py builds them (checking every key), bot/settings.py loads the file and is the one
+import for callers (`from bot.settings import Settings, load, ...`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.core.routes import Route
+
+DEFAULT_PIPELINE = ("develop", "staging", "production")
+
+
+@dataclass(frozen=True)
+class Author:
+    name: str = "gitops-bot"
+    email: str = "gitops-bot@localhost"
+
+
+@dataclass(frozen=True)
+class RepoSettings:
+    url: str
+    branch: str = "main"
+    path: str = "."
+    author: Author = field(default_factory=Author)
+    timeout: float = 60.0  # seconds any one git network command may take before it is killed
+
+
+@dataclass(frozen=True)
+class RegistrySettings:
+    insecure: bool = False
+    layout: Path | None = None  # serve this host's images from an on-disk OCI image layout
+    timeout: float = 10.0  # seconds per HTTP attempt (connect, then each read); failed attempts are retried
+
+
+@dataclass(frozen=True)
+class Promoters:
+    users: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+
+    @property
+    def anyone(self) -> bool:
+        return not self.users and not self.groups
+
+
+@dataclass(frozen=True)
+class FreezeWindow:
+    cron: str
+    duration: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class EnvironmentSettings:
+    require_deployed_in_source: bool = True
+    rollback: str = "hold"  # hold | retag
+    channel: str = ""
+    promoters: Promoters = field(default_factory=Promoters)
+    approvals: int = 0
+    approval_ttl: int = 1800
+    freezes: tuple[FreezeWindow, ...] = ()
+    break_glass: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FluxSettings:
+    path: str = "/flux/events"
+    routes: tuple[Route, ...] = ()
+    reconcile_timeout: int = 900
+    dedupe_window: int = 300
+    git_poll: int = 60  # seconds between looks for new automation commits in Git
+
+
+@dataclass(frozen=True)
+class Settings:
+    repo: RepoSettings
+    state_dir: Path
+    substitutions: Mapping[str, str] = field(default_factory=dict)
+    registries: Mapping[str, RegistrySettings] = field(default_factory=dict)
+    pipeline: tuple[str, ...] = DEFAULT_PIPELINE
+    environments: Mapping[str, EnvironmentSettings] = field(default_factory=dict)
+    slack_api_url: str = "https://slack.com/api/"
+    flux: FluxSettings = field(default_factory=FluxSettings)
+    source: str = "<embedded>"
+
+    def env(self, name: str) -> EnvironmentSettings:
+        return self.environments.get(name) or EnvironmentSettings()
