@@ -163,7 +163,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from bot.promotion.check import check
 
-    report = check(_ctx(args), _settings(args))
+    settings = _settings(args)
+    report = check(_ctx(args), [e for e in settings.pipeline if settings.env(e).promoters.anyone])
     print(report.render())
     return 0 if report.ok else 2
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot import text_output, wiring
-from bot.adapters.oci_layout import OciLayoutRegistry
 from bot.errors import BotError
 from bot.promotion.ports import Context
 from bot.promotion.promote import PromoteRequest, describe, promote
@@ -71,7 +70,7 @@ def build_world(root: Path, now: int | None = None) -> World:
     """Create the registry, the remote and its history. Deterministic for a given `now`."""
     now = now or int(time.time())
     t0 = now - 3 * 86400
-    registry = OciLayoutRegistry(root / "registry")
+    registry = wiring.layout_registry(root / "registry")
     tags: dict[tuple[str, str, str], str] = {}
     for svc in ("backend", "frontend"):
         repo = f"acme/{svc}"

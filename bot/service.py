@@ -16,10 +16,9 @@ from typing import TextIO
 from bot import log_format as logs
 from bot import redaction
 from bot import settings as settings_mod
-from bot.adapters.git_credentials import split_password
 from bot.log_format import LogFormat
 from bot.settings import Settings
-from bot.wiring import assemble
+from bot.wiring import assemble, repo_secrets
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +30,7 @@ def install_logging(
     the README's secret variables and their files, and a password written into the repository URL."""
     secrets = list(redaction.secrets_from_env(os.environ))
     if settings is not None:
-        secrets += [s for s in (split_password(settings.repo.url)[1],) if s]
+        secrets += repo_secrets(settings)
     return logs.install(fmt, secrets, level=level, stream=stream)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from bot.core.clock_text import age
 from bot.promotion.versions import VersionsReport
 
 _COLOURS = {"green": "32", "yellow": "33", "red": "31", "dim": "2", "bold": "1"}
@@ -18,16 +19,6 @@ class Style:
         return f"\x1b[{_COLOURS[colour]}m{text}\x1b[0m" if self.enabled else text
 
 
-def age(ts: int | None, now: float | None = None) -> str:
-    if ts is None:
-        return "-"
-    secs = max(0, int((now if now is not None else time.time()) - ts))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if secs >= size:
-            return f"{secs // size}{unit}"
-    return f"{secs}s"
-
-
 def table(rows: Sequence[Sequence[str]], style: Style | None = None) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = []
@@ -38,6 +29,7 @@ def table(rows: Sequence[Sequence[str]], style: Style | None = None) -> str:
 
 
 def versions(report: VersionsReport, style: Style, now: float | None = None) -> str:
+    now = time.time() if now is None else now
     rows = [["SERVICE", "ENV", "VERSION", "SHA", "AGE", "AUTOMATION", "NEWER BUILD", "LAST CHANGE"]]
     for svc in report.services:
         for env, v in svc.environments.items():

@@ -19,6 +19,7 @@ from slack_sdk import WebClient
 
 from bot.actions import registry as action_registry
 from bot.actions.base import Actions
+from bot.adapters.git_credentials import split_password
 from bot.adapters.git_repo import GitCredentials, GitRepo
 from bot.adapters.oci_layout import OciLayoutRegistry
 from bot.adapters.registry import RegistryClient
@@ -124,6 +125,16 @@ def context(
 def state_path(settings: Settings, name: str) -> Path:
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     return settings.state_dir / name
+
+
+def layout_registry(path: Path) -> OciLayoutRegistry:
+    """A registry kept as an OCI image layout on disk (the demo's, and `registries.<host>.layout`)."""
+    return OciLayoutRegistry(path)
+
+
+def repo_secrets(settings: Settings) -> list[str]:
+    """Secrets the config itself carries: a password written into the repository URL (logs mask it)."""
+    return [s for s in (split_password(settings.repo.url)[1],) if s]
 
 
 def state_store(settings: Settings, clock: Callable[[], float] = time.time) -> StateStore:

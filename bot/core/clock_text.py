@@ -71,3 +71,14 @@ def iso_utc_millis(ts: float) -> str:
     """`2026-11-25T14:00:00.123Z`: log timestamps (milliseconds, truncated, as log shippers expect)."""
     moment = dt.datetime.fromtimestamp(ts, tz=dt.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def age(ts: int | None, now: float) -> str:
+    """How long ago `ts` was, in the largest whole unit: `3d`, `5h`, `12m`, `40s`; `-` when unknown."""
+    if ts is None:
+        return "-"
+    secs = max(0, int(now - ts))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if secs >= size:
+            return f"{secs // size}{unit}"
+    return f"{secs}s"

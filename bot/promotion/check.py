@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.errors import BotError
 from bot.promotion.ports import Context
 from bot.promotion.workspace import Workspace
-from bot.settings import Settings
 
 
 @dataclass
@@ -26,7 +26,8 @@ class CheckReport:
         return "\n".join(out)
 
 
-def check(ctx: Context, settings: Settings) -> CheckReport:
+def check(ctx: Context, open_envs: Sequence[str] = ()) -> CheckReport:
+    """What discovery, the registry and the pipeline say; `open_envs` are those anyone may promote into."""
     report = CheckReport()
     ws = Workspace.sync(ctx)
     report.revision = ws.snapshot.head
@@ -43,9 +44,9 @@ def check(ctx: Context, settings: Settings) -> CheckReport:
                 report.problems.append(f"{service}/{env}: {t.image}:{t.current_tag()} is not in the registry")
         except BotError as err:
             report.problems.append(f"{service}/{env}: registry: {err}")
-    for env in settings.pipeline:
+    for env in ctx.pipeline:
         if not ws.topology.in_env(env):
             report.problems.append(f"pipeline: no ImagePolicy found for environment {env!r}")
-        if settings.env(env).promoters.anyone:
+        if env in open_envs:
             report.lines.append(f"{env}: anyone in the workspace may promote (no promoters configured)")
     return report

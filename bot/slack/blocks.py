@@ -12,9 +12,9 @@ import time
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 
+from bot.core.clock_text import age
 from bot.core.plan import PromotionPlan, ResumePlan, RollbackPlan
 from bot.promotion.versions import EnvVersion, VersionsReport
-from bot.text_output import age
 
 Block = dict[str, object]
 
