@@ -1,6 +1,7 @@
 """Command line: parse, call a use case, print. No logic lives here.
 
-Exit codes: 0 done (or nothing to do), 2 refused / bad input, 1 an operation failed.
+Exit codes, one rule everywhere: 0 done, or nothing to do (Git already is as asked); 2 refused or bad
+input, nothing changed; 1 an operation failed (Git remote, registry), or a report came back incomplete.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ import getpass
 import json
 import logging
 import sys
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.errors import BotError, InvalidInput
+from bot.errors import BotError, InvalidInput, NothingToDo
 
 if TYPE_CHECKING:
     from bot.actions.base import Args, Outcome
@@ -29,8 +31,8 @@ def _read_text(arg: str) -> str:
         return sys.stdin.read()
     try:
         return Path(arg).read_text(encoding="utf-8")
-    except OSError as err:
-        raise BotError(f"Cannot read {arg}: {err.strerror}.") from err
+    except OSError as err:  # a file the person named: their input, so a refusal (exit 2), not a failure
+        raise InvalidInput(f"Cannot read {arg}: {err.strerror}.") from err
 
 
 def cmd_explain_policy(args: argparse.Namespace) -> int:
@@ -43,12 +45,28 @@ def cmd_explain_policy(args: argparse.Namespace) -> int:
     except yaml.YAMLError as err:
         raise InvalidInput(f"{args.policy} is not valid YAML.") from err
     policies = [d for d in docs if d.get("kind") == "ImagePolicy"]
+    names = [str((d.get("metadata") or {}).get("name", "")) for d in policies]
+    if args.name is not None:
+        policies = [d for d, n in zip(policies, names, strict=True) if n == args.name]
     if len(policies) != 1:
-        raise InvalidInput(f"{args.policy} must hold exactly one ImagePolicy (found {len(policies)}).")
+        found = f"found {len(policies)}" if args.name is None else f"none is named {args.name!r}"
+        raise InvalidInput(
+            f"{args.policy} must hold exactly one ImagePolicy ({found}).",
+            hint=f"Pick one with --name: {', '.join(names)}." if names else "",
+        )
     spec = PolicySpec.from_manifest(policies[0])
     tags = [t for t in (ln.strip() for ln in _read_text(args.tags).splitlines()) if t]
     print(select(spec, database_order(tags)))
     return 0
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("gitops-promotion-bot")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -81,7 +99,9 @@ def _act(args: argparse.Namespace, cmd: Args, *, dry_run: bool = False, force: b
     settings = _settings(args)
     store = wiring.state_store(settings) if cmd.kind == "schedule" else None
     action = wiring.actions(store)[cmd.kind]
-    return action.run(wiring.context(settings), cmd, Run(who=_who(args), dry_run=dry_run, force=force))
+    # A Request-id trailer on every commit, as from Slack: `history` and the logs can name the run.
+    run = Run(who=_who(args), request_id=uuid.uuid4().hex, dry_run=dry_run, force=force)
+    return action.run(wiring.context(settings), cmd, run)
 
 
 def cmd_versions(args: argparse.Namespace) -> int:
@@ -93,7 +113,8 @@ def cmd_versions(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_json(), indent=2))
     else:
         print(text_output.versions(report, text_output.Style(sys.stdout.isatty())))
-    return 0
+    # What could not be read (a registry down) is printed above; the exit code says the report is partial.
+    return 1 if report.incomplete else 0
 
 
 def cmd_release(args: argparse.Namespace) -> int:
@@ -206,8 +227,11 @@ def cmd_unfreeze(args: argparse.Namespace) -> int:
 def cmd_history(args: argparse.Namespace) -> int:
     from bot.promotion.history_view import history
 
-    for entry in history(_ctx(args), args.env, args.service, args.limit):
+    entries = history(_ctx(args), args.env, args.service, args.limit)
+    for entry in entries:
         print(entry.line())
+    if not entries:
+        print(f"Nothing recorded in {args.env}{' for ' + args.service if args.service else ''} yet.")
     return 0
 
 
@@ -229,20 +253,30 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         return 0
     words = args.rest
     if len(words) != 5 or words[1] != "to" or words[3] != "at":
-        raise InvalidInput("Usage: schedule add TAG to ENV at ISO-TIME", hint="e.g. ... at 2026-11-25T14:00")
+        raise InvalidInput("Usage: schedule add TAG to ENV at TIME", hint="TIME: 2026-11-25T14:00 or 14:00 (UTC)")
     # Planned now, exactly as Slack's `/promote … at` is: an impossible promotion is refused today.
     item = _act(args, PromoteCmd(words[0], words[2], at=words[4])).plan
-    print(f"scheduled {item.id}: {item.tag} → {item.env} at {words[4]} (checked again when it runs)")
+    print(f"scheduled {item.id}: {item.tag} → {item.env} at {utc(item.at)} (checked again when it runs)")
+    print("Only a running `gitops-bot serve` (with the same state_dir) runs the queue.")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per verb, read top to bottom
     p = argparse.ArgumentParser(prog="gitops-bot", description="Promote and roll back Flux-managed images.")
+    p.add_argument("--version", action="version", version=f"gitops-bot {_version()}")
     p.add_argument("-c", "--config", help="config file (default: $GITOPS_BOT_CONFIG or config/bot.yaml)")
     p.add_argument("-v", "--verbose", action="store_true", help="log what the adapters do")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # The same options after the subcommand (`gitops-bot versions -c bot.yaml`); SUPPRESS keeps a value
+    # given before it when they are not repeated.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-c", "--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    subs = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    ep = sub.add_parser(
+    def add(name: str, help: str, description: str | None = None) -> argparse.ArgumentParser:
+        return subs.add_parser(name, parents=[common], help=help, description=description)
+
+    ep = add(
         "explain-policy",
         help="which tag would Flux pick?",
         description="Print the tag a Flux ImagePolicy would select from a tag list, or Flux's own error. "
@@ -250,14 +284,15 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     )
     ep.add_argument("policy", help="a YAML file holding one ImagePolicy")
     ep.add_argument("--tags", required=True, help="file with one tag per line, or - for stdin")
+    ep.add_argument("--name", help="the ImagePolicy to use when the file holds several")
     ep.set_defaults(handler=cmd_explain_policy)
 
-    v = sub.add_parser("versions", help="what runs where, and what Flux would pick next")
+    v = add("versions", help="what runs where, and what Flux would pick next")
     v.add_argument("service", nargs="?")
     v.add_argument("--json", action="store_true", help="one JSON object (the documented contract)")
     v.set_defaults(handler=cmd_versions)
 
-    pr = sub.add_parser("promote", help="promote a build to the next environment")
+    pr = add("promote", help="promote a build to the next environment")
     pr.add_argument("tag")
     pr.add_argument("to", metavar="to")
     pr.add_argument("env")
@@ -268,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     pr.add_argument("--force", action="store_true", help="break-glass through a freeze (listed users only)")
     pr.set_defaults(handler=cmd_promote)
 
-    rb = sub.add_parser("rollback", help="revert the newest bump and hold automation")
+    rb = add("rollback", help="revert the newest bump and hold automation")
     rb.add_argument("env")
     rb.add_argument("service", nargs="?")
     rb.add_argument("--to", metavar="TAG", help="go back to a tag this env ran before")
@@ -276,46 +311,46 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     rb.add_argument("--dry-run", action="store_true")
     rb.set_defaults(handler=cmd_rollback)
 
-    rs = sub.add_parser("resume", help="lift a rollback hold")
+    rs = add("resume", help="lift a rollback hold")
     rs.add_argument("env")
     rs.add_argument("service", nargs="?")
     rs.add_argument("--force", action="store_true", help="resume even if Flux would then deploy another tag")
     rs.add_argument("--as", dest="who", metavar="WHO")
     rs.set_defaults(handler=cmd_resume)
 
-    fz = sub.add_parser("freeze", help="block promotions into ENV and hold its automation, recorded in Git")
+    fz = add("freeze", help="block promotions into ENV and hold its automation, recorded in Git")
     fz.add_argument("env")
     fz.add_argument("when", nargs=argparse.REMAINDER, metavar="DURATION|until TIME REASON…")
     fz.add_argument("--as", dest="who", metavar="WHO")
     fz.set_defaults(handler=cmd_freeze)
 
-    uf = sub.add_parser("unfreeze", help="end manual freezes of ENV and resume what they held")
+    uf = add("unfreeze", help="end manual freezes of ENV and resume what they held")
     uf.add_argument("env")
     uf.add_argument("--as", dest="who", metavar="WHO")
     uf.set_defaults(handler=cmd_unfreeze)
 
-    hi = sub.add_parser("history", help="recent promotions, rollbacks and automation bumps, from Git")
+    hi = add("history", help="recent promotions, rollbacks and automation bumps, from Git")
     hi.add_argument("env")
     hi.add_argument("service", nargs="?")
     hi.add_argument("-n", "--limit", type=int, default=20)
     hi.set_defaults(handler=cmd_history)
 
-    sc = sub.add_parser("schedule", help="promote later: add TAG to ENV at TIME | list | cancel ID")
+    sc = add("schedule", help="promote later: add TAG to ENV at TIME | list | cancel ID")
     sc.add_argument("action", choices=["add", "list", "cancel"])
     sc.add_argument("rest", nargs="*")
     sc.add_argument("--as", dest="who", metavar="WHO")
     sc.set_defaults(handler=cmd_schedule)
 
-    ck = sub.add_parser("check", help="validate config, repository and registries; print the topology")
+    ck = add("check", help="validate config, repository and registries; print the topology")
     ck.set_defaults(handler=cmd_check)
 
-    sv = sub.add_parser("serve", help="run the Slack bot (Socket Mode if SLACK_APP_TOKEN is set, else HTTP)")
+    sv = add("serve", help="run the Slack bot (Socket Mode if SLACK_APP_TOKEN is set, else HTTP)")
     sv.add_argument("--listen", default="0.0.0.0:8080", metavar="HOST:PORT", help="HTTP listener (default %(default)s)")
     sv.add_argument("--log-format", choices=("json", "text"), default="json",
                     help="one JSON object per line (default) or text for a terminal")  # fmt: skip
     sv.set_defaults(handler=cmd_serve)
 
-    dm = sub.add_parser("demo", help="run the whole story locally (no Slack, no cluster)")
+    dm = add("demo", help="run the whole story locally (no Slack, no cluster)")
     dm.add_argument("--dir", help="work in this directory instead of a new temp dir")
     dm.set_defaults(handler=cmd_demo)
     return p
@@ -331,6 +366,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return handler(args)
+    except NothingToDo as err:
+        print(err)
+        return err.exit_code
     except BotError as err:
         print(f"gitops-bot: {err}", file=sys.stderr)
         return err.exit_code

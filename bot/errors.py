@@ -1,6 +1,7 @@
 """The one exception tree. Every message is written for the person reading it in Slack or a terminal.
 
     BotError                       str(e) is the user-facing sentence; .hint says what to do next
+    ├── NothingToDo                exit 0: understood, and Git already is as asked (nothing held, nothing to release)
     ├── Refused                    exit 2: the request is understood and declined; nothing was changed
     │   ├── InvalidInput           a tag, environment, service or command argument breaks its grammar
     │   ├── ConfigError            the config file or a secret is wrong; .problems lists every one
@@ -47,6 +48,12 @@ class BotError(Exception):
 
     def __str__(self) -> str:
         return f"{self.message} {self.hint}".strip() if self.hint else self.message
+
+
+class NothingToDo(BotError):
+    """The request is understood and there is nothing to change: not a refusal, so the CLI exits 0."""
+
+    exit_code = 0
 
 
 class Refused(BotError):

@@ -8,6 +8,7 @@ with a message that shows the allowed shape, and nothing changes.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from bot.errors import InvalidInput
 
@@ -34,6 +35,14 @@ def env_name(value: str) -> str:
             f"{_show(value)} is not a valid environment name.",
             hint="Use lowercase letters, digits and single dashes, starting with a letter (e.g. staging).",
         )
+    return value
+
+
+def known_env(value: str, pipeline: Sequence[str]) -> str:
+    """An environment name that is also one of the pipeline's; the refusal lists the known ones."""
+    env_name(value)
+    if value not in pipeline:
+        raise InvalidInput(f"Unknown environment {value!r}.", hint=f"Known environments: {', '.join(pipeline)}.")
     return value
 
 

@@ -18,9 +18,9 @@ from bot.core import commit_message as cm
 from bot.core import setters, yamltext
 from bot.core.discovery import Target, Topology
 from bot.core.imageref import ImageRef
-from bot.core.names import env_name
+from bot.core.names import known_env
 from bot.core.tags import BuildTag
-from bot.errors import GateRefused, InvalidInput, NotFound
+from bot.errors import GateRefused, InvalidInput, NotFound, NothingToDo
 
 
 @dataclass(frozen=True)
@@ -86,9 +86,7 @@ def next_env(pipeline: Sequence[str], env: str) -> str | None:
 
 def check_route(pipeline: Sequence[str], source_env: str, target_env: str) -> None:
     """The target must be the environment right after the tag's own environment."""
-    env_name(target_env)
-    if target_env not in pipeline:
-        raise InvalidInput(f"Unknown environment {target_env!r}.", hint=f"Known environments: {', '.join(pipeline)}.")
+    known_env(target_env, pipeline)
     if source_env not in pipeline:
         raise InvalidInput(
             f"The tag belongs to environment {source_env!r}, which is not in the pipeline.",
@@ -316,7 +314,7 @@ def combine_release(plans: Sequence[PromotionPlan], *, promoted_by: str, request
     """
     edits = [(p, p.edit) for p in plans if p.edit is not None]
     if not edits:
-        raise GateRefused("Nothing to release: every service already runs its source build.")
+        raise NothingToDo("Nothing to release: every service already runs its source build.")
     live = [p for p, _ in edits]
     files: dict[str, str] = {}
     changes: list[setters.Change] = []

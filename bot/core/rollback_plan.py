@@ -13,10 +13,10 @@ from bot.core.clock_text import utc
 from bot.core.discovery import Topology
 from bot.core.history import Bump, effective_bumps
 from bot.core.imageref import ImageRef
-from bot.core.names import env_name
+from bot.core.names import known_env
 from bot.core.plan import Edit, RollbackPlan, apply_values, new_timestamp, set_suspend
 from bot.core.tags import BuildTag
-from bot.errors import GateRefused, InvalidInput, NotFound
+from bot.errors import GateRefused, NotFound
 
 __all__ = ["choose_rollback_service", "plan_rollback"]
 
@@ -31,9 +31,7 @@ def _refuse_ambiguous(topology: Topology, env: str, last: Mapping[str, int]) -> 
 
 def choose_rollback_service(topology: Topology, env: str, last_bump_at: Mapping[str, int]) -> str:
     """With no service named: the only service bumped in that env, else a refusal listing them."""
-    env_name(env)
-    if env not in topology.pipeline:
-        raise InvalidInput(f"Unknown environment {env!r}.", hint=f"Known environments: {', '.join(topology.pipeline)}.")
+    known_env(env, topology.pipeline)
     if len(last_bump_at) == 1:
         return next(iter(last_bump_at))
     if not last_bump_at:

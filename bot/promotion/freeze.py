@@ -19,9 +19,8 @@ from bot.core import commit_message as cm
 from bot.core import yamltext
 from bot.core.clock_text import utc
 from bot.core.freezes import FREEZE_FILE, Freeze, FreezeFile, manual_freeze
-from bot.core.names import env_name, one_line
+from bot.core.names import env_name, known_env, one_line
 from bot.core.plan import Edit
-from bot.errors import InvalidInput
 from bot.promotion.ports import Context, Snapshot
 from bot.promotion.workspace import Workspace
 
@@ -117,16 +116,29 @@ def _edit(ff_before: FreezeFile, ff: FreezeFile, files: dict[str, str], message:
     return Edit({**files, FREEZE_FILE: ff.render()}, message)
 
 
+# A duration typed again a little later ends a little later; within this slack it is the same freeze.
+SAME_FREEZE_SLACK = 60
+
+
+def _already(current: FreezeFile, record: Freeze, now: int) -> bool:
+    """A manual freeze of the env with the same reason already runs at least as long."""
+    return any(
+        f.source == "manual" and f.env == record.env and f.reason == record.reason
+        and f.covers(record.env, now) and f.end >= record.end - SAME_FREEZE_SLACK
+        for f in current.freezes
+    )  # fmt: skip
+
+
 def freeze(ctx: Context, *, env: str, end: int, reason: str, who: str, now: int) -> str | None:
     """Freeze `env` until `end`; returns the commit sha."""
-    env_name(env)
-    if env not in ctx.pipeline:
-        raise InvalidInput(f"Unknown environment {env!r}.", hint=f"Known environments: {', '.join(ctx.pipeline)}.")
+    known_env(env, ctx.pipeline)
     record = manual_freeze(env, reason, who, now, end)
 
     def plan(snapshot: Snapshot) -> Edit | None:
         ws = Workspace.of(ctx, snapshot)
         before = state(ws)
+        if _already(before, record, now):
+            return None  # the same freeze typed twice: no second commit
         ff, files, notes = _converge(ctx, ws, before.prune(now).add(record), now)
         message = cm.CommitMessage(
             f"freeze({env}): until {utc(end)}",

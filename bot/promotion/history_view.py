@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from bot.core import commit_message as cm
 from bot.core import history as hist
 from bot.core.clock_text import utc_minutes
-from bot.core.names import env_name, service_name
+from bot.core.names import known_env, service_name
 from bot.promotion.ports import Context
 from bot.promotion.workspace import Workspace
 
@@ -30,7 +30,7 @@ class Entry:
 
 
 def history(ctx: Context, env: str, service: str | None = None, limit: int = 20) -> list[Entry]:
-    env_name(env)
+    known_env(env, ctx.pipeline)
     if service is not None:
         service_name(service)
     ws = Workspace.sync(ctx)

@@ -12,7 +12,7 @@ from bot.core.freezes import refuse_if_frozen
 from bot.core.names import env_name, service_name
 from bot.core.plan import Edit, ResumePlan, plan_resume
 from bot.core.policy import database_order, select
-from bot.errors import GateRefused, NotFound, PolicyError
+from bot.errors import GateRefused, NothingToDo, PolicyError
 from bot.promotion import freeze
 from bot.promotion.ports import Context, Snapshot
 from bot.promotion.workspace import Workspace
@@ -50,7 +50,7 @@ def _service(ws: Workspace, req: ResumeRequest) -> str:
     if len(held) == 1:
         return held[0]
     if not held:
-        raise NotFound(f"Nothing is held in {req.env}.")
+        raise NothingToDo(f"Nothing is held in {req.env}.")
     raise GateRefused(f"Several services are held in {req.env}: {', '.join(held)}.", hint="Name one.")
 
 

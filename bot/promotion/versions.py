@@ -62,6 +62,7 @@ class VersionsReport:
     pipeline: tuple[str, ...]
     services: list[ServiceVersions]
     problems: tuple[str, ...] = ()
+    incomplete: bool = False  # a registry could not be read: some digests / newer builds are unknown
 
     def to_json(self) -> dict[str, Any]:
         def env(v: EnvVersion) -> dict[str, Any]:
@@ -154,4 +155,6 @@ def versions(ctx: Context, service: str | None = None, *, workers: int = 8) -> V
                 last_change=_last_change(t, records),
             )
         out.append(ServiceVersions(s, envs))
-    return VersionsReport(revision=ws.snapshot.head, pipeline=topo.pipeline, services=out, problems=tuple(problems))
+    unread = any(p for _, _, p in facts)
+    return VersionsReport(revision=ws.snapshot.head, pipeline=topo.pipeline, services=out, problems=tuple(problems),
+                          incomplete=unread)  # fmt: skip

@@ -179,6 +179,10 @@ def frozen(env: str, until: str, user: str, reason: str) -> str:
     return f"❄ {env} is frozen until {until} by <@{user}>: {reason or 'no reason given'}"
 
 
+def already_frozen(env: str) -> str:
+    return f"❄ {env} is already frozen so; nothing was committed."
+
+
 def with_commit(text: str, sha: str | None) -> str:
     return f"{text} (commit `{(sha or '')[:7]}`)"
 

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from bot import request_id as request_ids
 from bot.actions.base import Actions, Args, Run, dump
 from bot.core import commit_message as cm
-from bot.errors import BotError, Refused, SlackError
+from bot.errors import BotError, NothingToDo, Refused, SlackError
 from bot.promotion.ports import Context
 from bot.promotion.states import RequestStatus as S
 from bot.settings import Settings
@@ -69,6 +69,9 @@ class RequestFlow:
         try:
             person = self.authz.check(user, args.env, action.verb)
             planned = action.plan(self.ctx, args, cm.person(person.name or user, f"slack:{user}"))
+        except NothingToDo as err:
+            respond(text=say.nothing_to_do(err.message), response_type="ephemeral")
+            return None
         except BotError as err:
             respond(text=say.refused(str(err)) if isinstance(err, Refused) else say.problem(str(err)),
                     response_type="ephemeral")  # fmt: skip

@@ -30,6 +30,8 @@ Result = Callable[[Args, Outcome[object], str], tuple[str, str | None]]  # → (
 
 def _frozen(args: Args, out: Outcome[object], user: str) -> tuple[str, str | None]:
     f = cast(Freeze, out.plan)
+    if out.commit is None:
+        return say.already_frozen(f.env), None
     text = say.frozen(f.env, utc(f.end), user, cast(FreezeCmd, args).reason)
     return say.with_commit(text, out.commit), text
 

@@ -252,7 +252,6 @@ REFUSALS: dict[str, Case] = {
         ["rollback", "production", "backend"], ["first backend deploy in production"]),
     "rollback with only first deploys": lambda w: (["rollback", "production"], ["no tag bump in production"]),
     "rollback in an unknown env": lambda w: (["rollback", "qa"], ["Unknown environment 'qa'"]),
-    "resume with nothing held": lambda w: (["resume", "production"], ["Nothing is held in production"]),
 }  # fmt: skip
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from bot import settings as settings_mod
 from bot import wiring
-from bot.errors import GateRefused
+from bot.errors import NothingToDo
 from bot.promotion.release import release
 from bot.promotion.rollback import RollbackRequest, rollback
 from tests.integration.world import World, running_world, skopeo_digest
@@ -41,7 +41,7 @@ def test_release_set_is_one_commit_and_rolls_back_per_service(world: World) -> N
     }
     rb = rollback(ctx, RollbackRequest(env="production", who=ALICE, service="frontend"))  # type: ignore[arg-type]
     assert rb.plan.to_tag == world.tags[("frontend", "production", "0.0.1")]
-    with pytest.raises(GateRefused, match="Nothing to release"):
+    with pytest.raises(NothingToDo, match="Nothing to release"):
         release(ctx, source="staging", target="production", who=ALICE, services=["backend"])  # type: ignore[arg-type]
 
 
