@@ -10,8 +10,9 @@ grammar is narrower on purpose: APScheduler ignores what follows a name (`mon-fr
 non-ASCII digits, and knows forms (`last`, `2nd fri`) that other crons read differently. Refusing them
 here turns a silent surprise into a config error that names the field.
 
-Day-of-week numbers are APScheduler's, 0 = Monday to 6 = Sunday, not crontab's 0 = Sunday; names are
-unambiguous, which is why the examples use them.
+Day-of-week numbers are crontab's: 0 and 7 = Sunday, 1 = Monday … 6 = Saturday. APScheduler numbers them
+from Monday (its 5 is a Saturday), so `apscheduler_form` rewrites that field as day names before the
+expression reaches it: `0 16 * * 5` fires on Fridays, as it would under cron.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from dataclasses import dataclass
 
 from bot.errors import InvalidInput
 
-__all__ = ["FIELDS", "validate_cron"]
+__all__ = ["FIELDS", "apscheduler_form", "validate_cron"]
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # crontab's order: sun = 0 (and 7)
+_APSCHEDULER_WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _NUMERIC = re.compile(r"(?:(?P<all>\*)|(?P<first>[0-9]{1,2})(?:-(?P<last>[0-9]{1,2}))?)(?:/(?P<step>[0-9]{1,2}))?")
 _NAMED = re.compile(r"(?P<first>[A-Za-z]+)(?:-(?P<last>[A-Za-z]+))?")
 
@@ -46,7 +48,7 @@ FIELDS = (
     Field("hour", 0, 23),
     Field("day of month", 1, 31),
     Field("month", 1, 12, _MONTHS),
-    Field("day of week", 0, 6, _WEEKDAYS),
+    Field("day of week", 0, 7, _WEEKDAYS),
 )
 
 
@@ -101,3 +103,38 @@ def _span_problem(first: int, last: int, step: int | None) -> str | None:
         # APScheduler refuses a step longer than the range it walks; so do we, with the reason.
         return f"has a step longer than its range ({last - first})"
     return None
+
+
+def apscheduler_form(text: str) -> str:
+    """`text` (valid by `validate_cron`) with its day-of-week field spelled as day names, which APScheduler
+    reads as cron does: its own numbers start at Monday."""
+    parts = validate_cron(text).split()
+    days = set()
+    week = FIELDS[4]
+    for item in parts[4].split(","):
+        days |= _values(week, item)
+    days = {d % 7 for d in days}  # 7 is Sunday too
+    if len(days) < 7:
+        parts[4] = ",".join(n for n in _APSCHEDULER_WEEK if _WEEKDAYS.index(n) in days)
+    else:
+        parts[4] = "*"
+    return " ".join(parts)
+
+
+def _values(field: Field, item: str) -> set[int]:
+    """The values one valid item of `field` stands for."""
+    named = _NAMED.fullmatch(item) if field.names else None
+    if named:
+        first = field.names.index(named["first"].lower())
+        last = field.names.index((named["last"] or named["first"]).lower())
+        return set(range(first, last + 1))
+    m = _NUMERIC.fullmatch(item)
+    if m is None:  # callers validate first; refuse rather than guess
+        raise InvalidInput(f"{item!r} is not a {field.label}.")
+    step = int(m["step"]) if m["step"] is not None else 1
+    if m["all"]:
+        first, last = field.low, field.high
+    else:
+        first = int(m["first"])
+        last = int(m["last"]) if m["last"] is not None else (first if m["step"] is None else field.high)
+    return set(range(first, last + 1, step))

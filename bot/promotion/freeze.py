@@ -18,6 +18,7 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.core import commit_message as cm
 from bot.core import yamltext
 from bot.core.clock_text import utc
+from bot.core.cron import apscheduler_form
 from bot.core.freezes import FREEZE_FILE, Freeze, FreezeFile, manual_freeze
 from bot.core.names import env_name, known_env, one_line
 from bot.core.plan import Edit
@@ -32,7 +33,7 @@ class Window:
     reason: str
 
     def trigger(self) -> CronTrigger:
-        return CronTrigger.from_crontab(self.cron, timezone=dt.UTC)
+        return CronTrigger.from_crontab(apscheduler_form(self.cron), timezone=dt.UTC)
 
 
 def open_windows(env: str, windows: Sequence[Window], now: int) -> list[Freeze]:

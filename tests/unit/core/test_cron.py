@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from apscheduler.triggers.cron import CronTrigger
 from hypothesis import find, given
 from hypothesis import strategies as st
 
-from bot.core.cron import FIELDS, Field, validate_cron
+from bot.core.cron import FIELDS, Field, apscheduler_form, validate_cron
 from bot.errors import InvalidInput
 
 
@@ -30,7 +32,7 @@ from bot.errors import InvalidInput
 )
 def test_accepts(text: str) -> None:
     assert validate_cron(text) == text
-    CronTrigger.from_crontab(text)
+    CronTrigger.from_crontab(apscheduler_form(text))
 
 
 @pytest.mark.parametrize(
@@ -43,7 +45,7 @@ def test_accepts(text: str) -> None:
         ("0 24 * * *", "hour '24' is outside 0-23"),
         ("0 0 0 * *", "day of month '0' is outside 1-31"),
         ("0 0 * 13 *", "month '13' is outside 1-12"),
-        ("0 0 * * 7", "day of week '7' is outside 0-6"),
+        ("0 0 * * 8", "day of week '8' is outside 0-7"),
         ("0 0 * * friday", "day of week 'friday' is not"),
         ("0 0 * * fri-mon", "runs backwards"),
         ("0 17-9 * * *", "hour '17-9' runs backwards"),
@@ -101,7 +103,7 @@ def test_everything_accepted_is_accepted_by_apscheduler(text: str) -> None:
         validate_cron(text)
     except InvalidInput:
         return
-    CronTrigger.from_crontab(text)  # raises ValueError if the grammar let through something APScheduler refuses
+    CronTrigger.from_crontab(apscheduler_form(text))  # ValueError if the grammar let through what APScheduler refuses
 
 
 def _accepted(text: str) -> bool:
@@ -115,4 +117,28 @@ def _accepted(text: str) -> bool:
 def test_the_generator_reaches_rich_accepted_expressions() -> None:
     # Without this the property above could pass by generating only refusals.
     found = find(CRONS, lambda t: _accepted(t) and "/" in t and "-" in t and "," in t and any(c.isalpha() for c in t))
-    CronTrigger.from_crontab(found)
+    CronTrigger.from_crontab(apscheduler_form(found))
+
+
+@pytest.mark.parametrize(
+    ("text", "weekdays"),
+    [
+        ("0 16 * * 5", {"Fri"}),  # crontab's 5 is Friday; APScheduler's own 5 would be Saturday
+        ("0 16 * * FRI", {"Fri"}),
+        ("0 16 * * 0", {"Sun"}),
+        ("0 16 * * 7", {"Sun"}),
+        ("0 16 * * 1-5", {"Mon", "Tue", "Wed", "Thu", "Fri"}),
+        ("0 16 * * */2", {"Sun", "Tue", "Thu", "Sat"}),
+        ("0 16 * * sat,sun", {"Sat", "Sun"}),
+        ("0 16 * * *", {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}),
+    ],
+)
+def test_day_of_week_numbers_mean_what_they_mean_in_crontab(text: str, weekdays: set[str]) -> None:
+    trigger = CronTrigger.from_crontab(apscheduler_form(text), timezone=dt.UTC)
+    moment, seen = dt.datetime(2026, 11, 29, tzinfo=dt.UTC), set()  # a Sunday
+    for _ in range(14):
+        fire = trigger.get_next_fire_time(None, moment)
+        assert fire is not None
+        seen.add(fire.strftime("%a"))
+        moment = fire + dt.timedelta(minutes=1)
+    assert seen == weekdays
