@@ -13,7 +13,7 @@ from bot.core.freezes import refuse_if_frozen
 from bot.core.names import env_name, service_name
 from bot.core.plan import Edit, PromotionPlan, check_route, combine_release, plan_promotion
 from bot.core.tags import BuildTag
-from bot.errors import GateRefused
+from bot.errors import GateRefused, NotFound
 from bot.promotion import freeze
 from bot.promotion.ports import Context, Snapshot
 from bot.promotion.workspace import Workspace
@@ -89,6 +89,10 @@ def release(
     frozen = freeze.active(ctx, ws, target, ctx.now())
     if frozen is not None:
         refuse_if_frozen(frozen, target, "a release")
+    known = sorted({t.service for t in ws.topology.in_env(source)})
+    unknown = [s for s in services if s not in known]
+    if unknown:  # a typo must not shrink the release silently
+        raise NotFound(f"No service {', '.join(map(repr, unknown))} in {source}.", hint=f"Known: {', '.join(known)}.")
     plans = _plans(ctx, ws, source=source, target=target, services=services, who=who)
     edit = combine_release(plans, promoted_by=who, request_id=request_id)
     if dry_run:

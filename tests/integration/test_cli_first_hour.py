@@ -126,3 +126,10 @@ def test_cli_commits_carry_a_request_id_and_the_same_freeze_twice_is_one_commit(
     ok(world, "freeze", "production", "2h", "release", "party", "--as", ALICE)
     assert "already frozen" in ok(world, "freeze", "production", "2h", "release", "party", "--as", ALICE)
     assert len(world.new_commits(head)) == 1
+
+
+def test_a_release_set_refuses_an_unknown_service_instead_of_dropping_it(shared: World) -> None:
+    before = shared.state()
+    said = refused(shared, "promote", "staging", "to", "production", "--service", "backend,payments", "--as", ALICE)
+    assert "No service 'payments' in staging" in said and "backend, frontend" in said
+    assert shared.state() == before
