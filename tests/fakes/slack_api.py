@@ -116,6 +116,9 @@ class FakeSlack(Workspace):
         self._latency: dict[str, float] = {}
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        # The ws:// URL `apps.connections.open` hands out (tests/servers/socket_mode.py sets it); None: no
+        # Socket Mode server is up, and the method answers as Slack does when it cannot open one.
+        self.socket_url: str | None = None
         MADE.append(self)
 
     # -- lifecycle -------------------------------------------------------------------------------------------------
@@ -218,6 +221,8 @@ class FakeSlack(Workspace):
         with self._changed:
             if response_id is not None:
                 reply = self._failure(method) or _Reply(*self.post_response(response_id, body_json))
+            elif method == "apps.connections.open":
+                reply = self._failure(method) or self._open_connection(headers)
             elif url.path.startswith("/api/"):
                 reply = self._refuse_auth(headers, params) or self._failure(method) or self._web_api(method, params)
             else:
@@ -242,6 +247,15 @@ class FakeSlack(Workspace):
             return _Reply(200, {"ok": False, "error": "not_authed"})
         valid = token == self.token if self.token is not None else token.startswith("xoxb-")
         return None if valid else _Reply(200, {"ok": False, "error": "invalid_auth"})
+
+    def _open_connection(self, headers: dict[str, str]) -> _Reply:
+        # Only an app-level token may open a socket; a bot token gets Slack's `not_allowed_token_type`.
+        token = headers.get("authorization", "").removeprefix("Bearer ")
+        if not token.startswith("xapp-"):
+            return _Reply(200, {"ok": False, "error": "not_allowed_token_type" if token else "not_authed"})
+        if self.socket_url is None:
+            return _Reply(200, {"ok": False, "error": "internal_error"})
+        return _Reply(200, {"ok": True, "url": self.socket_url})
 
     def _failure(self, method: str) -> _Reply | None:
         queue = self._failures.get(method)
