@@ -226,7 +226,7 @@ def assemble(
     router.route("GET", "/metrics", metrics.handle)
     if app_token is None:
         router.mount("/slack/events", SlackRequestHandler(app))
-    deliverer = _outbox(settings, router, store, ctx, bot_token, clock, flux_token, metrics=metrics)
+    deliverer = _outbox(settings, router, store, ctx, bot_token, clock, flux_token, metrics=metrics, story=flow.story)
     server = Server(router, host=listen[0], port=listen[1])
     bot = Bot(settings, server, workers, readiness, store, ctx, deliverer, metrics=metrics)
     deliverer.start()
@@ -268,6 +268,7 @@ def _outbox(  # noqa: PLR0917 - private assembly step of `assemble`, called once
     token: str | None,
     *,
     metrics: Metrics,
+    story: Callable[[str], tuple[str, list[str]] | None],
 ) -> Deliverer:
     """The deliverer that empties the outbox (always: statuses Slack refused wait there too), and the Flux
     receiver feeding it, mounted only with FLUX_WEBHOOK_TOKEN."""
@@ -293,7 +294,7 @@ def _outbox(  # noqa: PLR0917 - private assembly step of `assemble`, called once
     metrics.count_slack_429s(client)
     return Deliverer(store, SlackWeb(client), ctx.repo, clock=clock, reconcile_timeout=settings.flux.reconcile_timeout,
                      env_channel=env_channel, rollback_button=lambda env: env == settings.pipeline[-1],
-                     watch=bool(token))  # fmt: skip
+                     watch=bool(token), story=story)  # fmt: skip
 
 
 def _recover(flow: RequestFlow, ctx: Context) -> None:

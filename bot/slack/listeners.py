@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import cast
 
 from slack_bolt import Ack, App
@@ -19,8 +19,8 @@ from bot.actions.base import ActionKind, Args
 from bot.actions.promote import PromoteCmd
 from bot.actions.rollback import RollbackCmd
 from bot.core.names import env_name, service_name
-from bot.errors import BotError, InvalidInput
-from bot.slack import blocks
+from bot.errors import BotError, InvalidInput, SlackError
+from bot.slack import blocks, modals
 from bot.slack import messages as say
 from bot.slack.parse import USAGE, Command, HistoryCmd, Query, ScheduleCmd, VersionsCmd, parse
 from bot.slack.queries import Queries
@@ -36,6 +36,38 @@ Work = Callable[[str, Command, Respond, str], None]
 
 
 Click = Callable[[str, str, Respond], None]  # (user, the button's value, respond)
+
+
+def _user(body: Mapping[str, object]) -> str:
+    user = body.get("user")
+    return str(user.get("id", "")) if isinstance(user, dict) else ""
+
+
+def _input(view: Mapping[str, object], block: str, action: str) -> str:
+    """A modal's submitted text input (Slack nests it as state.values.<block>.<action>.value)."""
+    state = view.get("state")
+    values = state.get("values") if isinstance(state, dict) else None
+    field = values.get(block, {}).get(action, {}) if isinstance(values, dict) else {}
+    return str(field.get("value") or "") if isinstance(field, dict) else ""
+
+
+class Whisper:
+    """`Respond` for a modal's submission, which has no response_url: an ephemeral message in the thread."""
+
+    def __init__(self, flow: RequestFlow, request_id: str, user: str) -> None:
+        self.flow, self.request_id, self.user = flow, request_id, user
+
+    def __call__(self, text: str = "", blocks: Sequence[dict[str, object]] | None = None,
+                 response_type: str | None = None, replace_original: bool | None = None) -> object:  # fmt: skip
+        thread = self.flow.store.thread_of(self.request_id)
+        if thread is None:
+            return None
+        try:
+            return self.flow.slack.call("chat_postEphemeral", {"channel": thread.channel, "user": self.user,
+                                                               "text": text})  # fmt: skip
+        except SlackError as err:
+            log.warning("could not tell %s: %s", self.user, err.code or type(err).__name__)
+            return None
 
 def _guard(name: str, fn: Callable[[], object], respond: Respond) -> Callable[[], None]:
     """Whatever happens in the background, the person hears back."""
@@ -96,7 +128,10 @@ def register(app: App, flow: RequestFlow, queries: Queries, timed: TimedCommands
 
     for name in USAGE:
         app.command(name)(on_command)
+    _register_clicks(app, flow, submit)
 
+
+def _register_clicks(app: App, flow: RequestFlow, submit: Submit) -> None:
     def on_click(handler: Click) -> Callable[[Ack, dict[str, dict[str, str]], dict[str, str], Respond], None]:
         def listener(ack: Ack, body: dict[str, dict[str, str]], action: dict[str, str], respond: Respond) -> None:
             ack()
@@ -108,7 +143,23 @@ def register(app: App, flow: RequestFlow, queries: Queries, timed: TimedCommands
     app.action(blocks.CONFIRM)(on_click(flow.confirm))
     app.action(blocks.CANCEL)(on_click(flow.cancel))
     app.action(blocks.APPROVE)(on_click(flow.approve))
-    app.action(blocks.REJECT)(on_click(flow.reject))
+
+    def on_reject(ack: Ack, body: dict[str, object], action: dict[str, str], respond: Respond) -> None:
+        ack()
+        user, value = _user(body), str(action.get("value", ""))
+        trigger = str(body.get("trigger_id", ""))
+        submit(_guard("reject", lambda: flow.ask_reject_reason(user, value, trigger, respond), respond))
+
+    app.action(blocks.REJECT)(on_reject)
+
+    def on_reject_reason(ack: Ack, body: dict[str, object], view: dict[str, object]) -> None:
+        ack()  # closes the modal at once; the thread shows the outcome
+        user, request_id = _user(body), str(view.get("private_metadata", ""))
+        reason = _input(view, modals.REASON_BLOCK, modals.REASON_INPUT)
+        whisper = Whisper(flow, request_id, user)
+        submit(_guard("reject", lambda: flow.reject(user, request_id, whisper, reason.strip()), whisper))
+
+    app.view(modals.REJECT_VIEW)(on_reject_reason)
 
     def promote_from_versions(user: str, value: str, respond: Respond) -> None:
         data = json.loads(value)

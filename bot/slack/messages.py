@@ -121,13 +121,33 @@ def requested_by(user: str) -> str:
     return f"requested by <@{user}>"
 
 
-def rejected_by(user: str) -> str:
-    return f"by <@{user}>"
+def rejected_by(user: str, reason: str = "") -> str:
+    return f"rejected by <@{user}>" + (f": {reason}" if reason else "")
 
 
-def committed_detail(sha: str, user: str, approvers: Sequence[str]) -> str:
-    approved = f", approved by {', '.join(f'<@{a}>' for a in approvers)}" if approvers else ""
-    return f"commit `{sha[:12]}` by <@{user}>{approved}"
+def approved_by(users: Sequence[str]) -> str:
+    return "approved by " + ", ".join(f"<@{u}>" for u in users)
+
+
+def commit_line(sha: str) -> str:
+    return f"commit `{sha[:12]}`"
+
+
+def reconciled_line(env: str, sha: str) -> str:
+    return f"✅ reconciled in {env} at `{sha[:7]}`"
+
+
+def reconcile_failed_line(env: str, sha: str) -> str:
+    return f"❌ failed to reconcile in {env} at `{sha[:7]}`"
+
+
+REJECT_TITLE = "Reject request"
+REJECT_LABEL = "Why? (posted in the thread)"
+REJECT_SUBMIT = "Reject"
+
+
+def rejected_reply(user: str, reason: str) -> str:
+    return f"🚫 <@{user}> rejected this: {reason}"
 
 
 def failed_reply(err: str) -> str:
@@ -156,9 +176,62 @@ def interrupted(env: str) -> str:
     )
 
 
+# --- what a request changes (previews and the approval message) -----------------------------------
+def promotion_head(service: str, tag: str, source_env: str, env: str) -> str:
+    return f"Promote *{service}* `{tag}` (from {source_env}) → *{env}*"
+
+
+def promotion_facts(image: str, digest: str, current: str | None, new_tag: str, alias: str) -> str:
+    now = f"`{current}`" if current else "nothing yet"
+    return f"image `{image}` · digest `{digest}`\nruns now: {now} → new tags: `{new_tag}`, `{alias}`"
+
+
+def release_head(count: int, source: str, env: str) -> str:
+    return f"Release {count} service{'s' if count != 1 else ''} from *{source}* to *{env}* in one commit:"
+
+
+def release_line(n: int, service: str, current: str | None, new_tag: str, digest: str) -> str:
+    return f"{n}. *{service}* `{current or 'nothing yet'}` → `{new_tag}` · `{digest[:19]}`"
+
+
+NONE_YET = "none yet"
+APPROVE = "Approve"
+REJECT = "Reject"
+
+
+def asks(requester: str, summary: str) -> str:
+    return f"✋ <@{requester}> asks: {summary}"
+
+
+def approvals_line(have: int, needed: int, who: str) -> str:
+    return f"*Approvals: {have}/{needed}* ({who})"
+
+
+def approvers_wanted(mention: str) -> str:
+    return f"Approvers: {mention}"
+
+
+def reason_line(reason: str) -> str:
+    return f"*Reason:* {reason}"
+
+
+def approve_title(env: str) -> str:
+    return f"Approve for {env}?" if env else "Approve?"
+
+
+def approve_text(summary: str) -> str:
+    return f"You approve: {summary.replace('*', '')}. Git gets the change once enough people approve."
+
+
+DETAILS_CONTINUED = "…continued from the message above"
+
+
 # --- summaries of a request, one per kind ---------------------------------------------------------
 def summary_release(services: str, source: str, env: str) -> str:
-    return f"release *{services}* from *{source}* → *{env}* in one commit"
+    names = [s for s in services.split(",") if s]
+    if len(names) > 3:  # a count, not a 12,000-character join: the preview and thread list them all
+        return f"release *{len(names)} services* from *{source}* → *{env}* in one commit"
+    return f"release *{', '.join(names)}* from *{source}* → *{env}* in one commit"
 
 
 def summary_promote(service: str, tag: str, env: str) -> str:

@@ -23,7 +23,7 @@ from bot.wiring import Bot, assemble
 from tests.canaries import APP_TOKEN
 from tests.fakes.fixtures import BOT_TOKEN, SIGNING_SECRET
 from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_signing import action_body, command_body, signed_headers
+from tests.fakes.slack_signing import action_body, command_body, signed_headers, view_submission_body
 from tests.integration.world import World
 
 REQUESTER = "U0REQUESTER"
@@ -81,6 +81,13 @@ class SlackBot:
             body, {**signed_headers(SIGNING_SECRET, body), "Content-Type": "application/x-www-form-urlencoded"}
         )
 
+    def submit_view(self, callback_id: str, private_metadata: str, values: dict[str, dict[str, str]],
+                    user: str) -> Reply:
+        body = view_submission_body(callback_id, private_metadata, values, user_id=user)
+        return self.post(
+            body, {**signed_headers(SIGNING_SECRET, body), "Content-Type": "application/x-www-form-urlencoded"}
+        )
+
 
 def slack_config(world: World, fake: FakeSlack, *, approvals: int, groups: list[str]) -> Path:
     data: dict[str, Any] = yaml.safe_load(world.config.read_text())
@@ -111,10 +118,12 @@ def populate(fake: FakeSlack) -> None:
 
 
 @contextmanager
-def running_bot(world: World, fake: FakeSlack, *, approvals: int = 0, clock: Any = time.time) -> Iterator[SlackBot]:
+def running_bot(world: World, fake: FakeSlack, *, approvals: int = 0, clock: Any = time.time,
+                flux_token: str | None = None) -> Iterator[SlackBot]:
     populate(fake)
     settings = settings_mod.load(slack_config(world, fake, approvals=approvals, groups=["sre-oncall"]))
-    bot = assemble(settings, bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET, clock=clock)
+    bot = assemble(settings, bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET, clock=clock,
+                   flux_token=flux_token)  # fmt: skip
     bot.server.start()
     try:
         yield SlackBot(bot, fake, world)
