@@ -9,16 +9,11 @@ tests/blockkit_guard.py checks every payload the suite records against slack_sdk
 
 from __future__ import annotations
 
-import itertools
-import json
-import time
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 
-from bot.core.clock_text import age
 from bot.core.plan import PromotionPlan, ResumePlan, RollbackPlan
 from bot.core.setters import Change
-from bot.promotion.versions import EnvVersion, VersionsReport
 from bot.slack import messages as say
 
 Block = dict[str, object]
@@ -28,6 +23,7 @@ CANCEL = "request_cancel"
 APPROVE = "request_approve"
 REJECT = "request_reject"
 PROMOTE_FROM_VERSIONS = "versions_promote"
+VERSIONS_PAGE = "versions_page"
 ROLLBACK_FROM_ALERT = "alert_rollback"
 
 class Shown(StrEnum):
@@ -139,56 +135,6 @@ def confirm_dialog(title: str, text: str, ok: str = "Yes, go", style: str = "dan
         "deny": {"type": "plain_text", "text": "Cancel"},
         "style": style,
     }
-
-
-def _cell(env: str, v: EnvVersion, now: float) -> str:
-    marks = "".join(m for m, on in (("⏸", v.automation == "held"), ("⬆", v.newer_available)) if on)
-    if v.tag is None:
-        return f"*{env}* —"
-    version = f"`{v.version}` {v.sha}" if v.version else f"`{v.tag}`"
-    return f"*{env}* {version} · {age(v.built_at, now)} {marks}".rstrip()
-
-
-def versions(report: VersionsReport, now: float | None = None) -> list[Block]:
-    now = time.time() if now is None else now
-    blocks: list[Block] = [section(f"*Versions* at `{report.revision[:7]}`  ·  ⏸ held  ⬆ newer build available")]
-    for svc in report.services[:24]:  # two blocks per service stay under Slack's 50-block cap
-        fields = [{"type": "mrkdwn", "text": _cell(e, v, now)} for e, v in list(svc.environments.items())[:9]]
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*{svc.name}*"}, "fields": fields})
-        ahead = _ahead(report.pipeline, svc.environments)
-        if ahead:
-            src, dst = ahead
-            tag = svc.environments[src].tag or ""
-            value = json.dumps({"tag": tag, "env": dst, "service": svc.name})
-            blocks.append(
-                {
-                    "type": "actions",
-                    "elements": [
-                        button(
-                            f"Promote {svc.environments[src].version} to {dst}", PROMOTE_FROM_VERSIONS, value, "primary"
-                        ),
-                    ],
-                }
-            )
-    if len(report.services) > 24:
-        blocks.append(context(f"…and {len(report.services) - 24} more; ask for one with `/versions <service>`."))
-    return blocks
-
-
-def _ahead(pipeline: Sequence[str], envs: dict[str, EnvVersion]) -> tuple[str, str] | None:
-    """The last pipeline step whose source runs a newer build than its target (staging ahead of production)."""
-    for src, dst in reversed(list(itertools.pairwise(pipeline))):
-        a, b = envs.get(src), envs.get(dst)
-        if (
-            a
-            and b
-            and a.tag
-            and a.built_at
-            and (a.sha, a.version) != (b.sha, b.version)
-            and (b.built_at or 0) < a.built_at
-        ):
-            return src, dst
-    return None
 
 
 def _diff(changes: Sequence[Change]) -> list[str]:
