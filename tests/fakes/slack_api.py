@@ -29,6 +29,9 @@ RESPOND_METHOD = "respond"  # the `Call.method` of a response_url post, and its 
 # Every fake made in this process, in order; tests/secrets_guard.py takes them after each test to read what
 # the bot sent, so a fake a test builds itself is checked as well as the fixture's.
 MADE: list[FakeSlack] = []
+# Called with every `Call` any fake records, on the server thread, before the caller gets its answer;
+# tests/blockkit_guard.py checks each payload against Slack's models this way.
+WATCHERS: list[Callable[[Call], None]] = []
 
 
 @dataclass(frozen=True)
@@ -227,9 +230,12 @@ class FakeSlack(Workspace):
                 reply = self._refuse_auth(headers, params) or self._failure(method) or self._web_api(method, params)
             else:
                 reply = _Reply(404, {"ok": False, "error": "unknown_path"})
-            self._calls.append(Call(method, params, body_json, headers, arrived, request.command, url.path,
-                                    reply.status, reply.body, response_id))
+            call = Call(method, params, body_json, headers, arrived, request.command, url.path, reply.status,
+                        reply.body, response_id)
+            self._calls.append(call)
             self._changed.notify_all()
+        for watch in WATCHERS:
+            watch(call)
         payload = json.dumps(reply.body).encode()
         request.send_response(reply.status)
         request.send_header("Content-Type", "application/json; charset=utf-8")

@@ -20,7 +20,7 @@ def _plan(i: int) -> PromotionPlan:
         source_tag=f"staging-v1.2.{i}-abcdef0-1738860123", target_tag=f"production-v1.2.{i}-abcdef0-1738860999",
         alias="production", digest="sha256:" + f"{i:064x}", image=f"registry.example/acme/service-number-{i:03d}",
         current_tag=f"production-v1.1.{i}-0123456-1738000000",
-        edit=Edit({}, cm.CommitMessage("release", "", ())),  # fmt: skip
+        edit=Edit({}, cm.CommitMessage("release", "", ())),
     )
 
 
