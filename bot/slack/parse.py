@@ -175,7 +175,8 @@ def _promote(words: list[str], envs: Sequence[str] = ()) -> Command:
         return PickCmd()
     if words == ["help"]:
         return HelpCmd("/promote")
-    tagged = bool(words) and BuildTag.is_valid(words[0])
+    # A word shaped like `<env>-v…` is a tag, even a broken one: its error names the tag's grammar.
+    tagged = bool(words) and (BuildTag.is_valid(words[0]) or any(words[0].startswith(f"{e}-v") for e in envs))
     if envs and words and not tagged and words[0] not in envs:
         return _by_service(words)
     if len(words) < 3 or words[1] != "to":
