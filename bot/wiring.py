@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
@@ -44,6 +43,7 @@ from bot.slack.port import SlackPort, SlackWeb
 from bot.slack.queries import Queries
 from bot.slack.recovery import recover_interrupted
 from bot.slack.request_flow import RequestFlow
+from bot.slack.socket import SocketLink
 from bot.slack.timed import TimedCommands
 
 log = logging.getLogger(__name__)
@@ -153,14 +153,21 @@ class Readiness:
 
     checks: dict[str, tuple[bool, str]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Asked at each /readyz: state only its owner can see as it changes (the Socket Mode connection).
+    probes: dict[str, Callable[[], tuple[bool, str]]] = field(default_factory=dict)
 
     def set(self, name: str, ok: bool, reason: str = "") -> None:
         with self.lock:
             self.checks[name] = (ok, reason)
 
+    def probe(self, name: str, check: Callable[[], tuple[bool, str]]) -> None:
+        with self.lock:
+            self.probes[name] = check
+
     def response(self) -> Response:
         with self.lock:
-            checks = dict(self.checks)
+            checks, probes = dict(self.checks), dict(self.probes)
+        checks |= {name: check() for name, check in probes.items()}
         ok = bool(checks) and all(v[0] for v in checks.values())
         body = {name: ("ok" if good else f"failing: {why}") for name, (good, why) in checks.items()}
         return Response.json(200 if ok else 503, {"ready": ok, "checks": body})
@@ -194,6 +201,8 @@ def assemble(
     app_token: str | None = None,
     flux_token: str | None = None,
     clock: Callable[[], float] = time.time,
+    socket_ping: float = 10.0,
+    socket_retry: float = 30.0,
 ) -> Bot:
     metrics = Metrics()  # this bot's own registry: a process (a test) may assemble several bots
     ctx = context(settings, metrics=metrics)
@@ -217,7 +226,7 @@ def assemble(
     router.route("GET", "/metrics", metrics.handle)
     if app_token is None:
         router.mount("/slack/events", SlackRequestHandler(app))
-    deliverer = _outbox(settings, router, store, ctx, bot_token, clock, flux_token, metrics=metrics)
+    deliverer = _outbox(settings, router, store, ctx, bot_token, clock, flux_token, metrics=metrics, story=flow.story)
     server = Server(router, host=listen[0], port=listen[1])
     bot = Bot(settings, server, workers, readiness, store, ctx, deliverer, metrics=metrics)
     deliverer.start()
@@ -241,9 +250,11 @@ def assemble(
     _check_git(ctx, readiness)
     _recover(flow, ctx)
     if app_token is not None:
-        handler = SocketModeHandler(app, app_token)
-        handler.connect()  # type: ignore[no-untyped-call]  # non-blocking: HTTP keeps serving probes
-        bot.stop_hooks.append(handler.close)
+        # A refused apps.connections.open keeps the bot up and says so on /readyz, as HTTP mode does.
+        link = SocketLink(app, app_token, ping_interval=socket_ping, retry_every=socket_retry)
+        readiness.probe("slack_socket", link.status)
+        link.start()
+        bot.stop_hooks.insert(0, link.close)
     return bot
 
 
@@ -257,6 +268,7 @@ def _outbox(  # noqa: PLR0917 - private assembly step of `assemble`, called once
     token: str | None,
     *,
     metrics: Metrics,
+    story: Callable[[str], tuple[str, list[str]] | None],
 ) -> Deliverer:
     """The deliverer that empties the outbox (always: statuses Slack refused wait there too), and the Flux
     receiver feeding it, mounted only with FLUX_WEBHOOK_TOKEN."""
@@ -282,7 +294,7 @@ def _outbox(  # noqa: PLR0917 - private assembly step of `assemble`, called once
     metrics.count_slack_429s(client)
     return Deliverer(store, SlackWeb(client), ctx.repo, clock=clock, reconcile_timeout=settings.flux.reconcile_timeout,
                      env_channel=env_channel, rollback_button=lambda env: env == settings.pipeline[-1],
-                     watch=bool(token))  # fmt: skip
+                     watch=bool(token), story=story)  # fmt: skip
 
 
 def _recover(flow: RequestFlow, ctx: Context) -> None:

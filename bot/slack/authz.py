@@ -43,6 +43,10 @@ class Directory(Protocol):
         """Group handle → member user ids, for every user group."""
         ...
 
+    def group_id(self, handle: str) -> str | None:
+        """The group's id (S…), for a mention that notifies its members; None when unknown."""
+        ...
+
 
 class SlackDirectory:
     """Directory over the Slack Web API (anything with slack_sdk WebClient's `api_call`), cached for `ttl`."""
@@ -53,6 +57,7 @@ class SlackDirectory:
         self._clock = clock
         self._lock = threading.Lock()
         self._groups: tuple[float, Mapping[str, frozenset[str]]] | None = None
+        self._ids: dict[str, str] = {}
         self._people: dict[str, tuple[float, Person]] = {}
 
     def person(self, user_id: str) -> Person:
@@ -82,7 +87,13 @@ class SlackDirectory:
         members = {str(g["handle"]): frozenset(g.get("users") or ()) for g in groups}
         with self._lock:
             self._groups = (now, members)
+            self._ids = {str(g["handle"]): str(g["id"]) for g in groups if g.get("id")}
         return members
+
+    def group_id(self, handle: str) -> str | None:
+        self.group_members()  # fills or refreshes the ids with the members (one Tier 2 call, cached)
+        with self._lock:
+            return self._ids.get(handle)
 
 
 class Authorizer:
@@ -113,6 +124,22 @@ class Authorizer:
         log.info("authz denied %s (%s) %s in %s", user_id, person.name, action, env)
         needed = " or ".join(f"@{g}" for g in rule.groups) or "the promoters list"
         raise Denied(f"You may not {action} in {env}.", hint=f"Ask someone in {needed}.")
+
+    def approvers(self, env: str, *, besides: str = "") -> str:
+        """Who can approve in `env`, as Slack mentions that notify them (the requester left out); "" when anyone
+        may. A group Slack cannot resolve just now is named by its handle rather than left out."""
+        rule = self._promoters.get(env) or Promoters()
+        if rule.anyone:
+            return ""
+        named = [f"<@{u}>" for u in rule.users if u != besides]
+        for handle in rule.groups:
+            try:
+                gid = self._directory.group_id(handle)
+            except Exception as err:  # a mention is a courtesy: never let it stop the request
+                log.warning("could not resolve @%s for a mention: %s", handle, type(err).__name__)
+                gid = None
+            named.append(f"<!subteam^{gid}>" if gid else f"@{handle}")
+        return " ".join(named)
 
     def is_promoter(self, user_id: str, env: str) -> bool:
         try:

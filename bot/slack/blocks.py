@@ -2,19 +2,19 @@
 
 Limits respected here (Slack rejects the message otherwise): section text ≤ 3000 chars, ≤ 10 fields
 per section, button text ≤ 75, button value ≤ 2000, confirm text ≤ 300, ≤ 50 blocks per message.
+Nothing is cut silently: a long list becomes several sections (`sections`), a long payload several
+messages (`messages`); only a single line past a block's limit is split, and the split says so.
+tests/blockkit_guard.py checks every payload the suite records against slack_sdk's models.
 """
 
 from __future__ import annotations
 
-import itertools
-import json
-import time
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 
-from bot.core.clock_text import age
 from bot.core.plan import PromotionPlan, ResumePlan, RollbackPlan
-from bot.promotion.versions import EnvVersion, VersionsReport
+from bot.core.setters import Change
+from bot.slack import messages as say
 
 Block = dict[str, object]
 
@@ -23,6 +23,7 @@ CANCEL = "request_cancel"
 APPROVE = "request_approve"
 REJECT = "request_reject"
 PROMOTE_FROM_VERSIONS = "versions_promote"
+VERSIONS_PAGE = "versions_page"
 ROLLBACK_FROM_ALERT = "alert_rollback"
 
 class Shown(StrEnum):
@@ -55,12 +56,56 @@ STATUS_ICON: Mapping[Shown, str] = {
 }
 
 
-def _text(text: str, limit: int = 3000) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+SECTION_CHARS = 3000
+MESSAGE_BLOCKS = 50
+_CONTINUED = " ↩"  # marks a line split in two because one line alone passed a block's limit
+
+
+def _text(text: str, limit: int = SECTION_CHARS) -> str:
+    # Only for text that is short by construction (labels, one status line); lists go through `sections`.
+    return text if len(text) <= limit else text[: limit - len(_CONTINUED)] + _CONTINUED
+
+
+def _pieces(line: str, limit: int) -> list[str]:
+    if len(line) <= limit:
+        return [line]
+    step = limit - len(_CONTINUED)
+    parts = [line[i : i + step] for i in range(0, len(line), step)]
+    return [p + _CONTINUED for p in parts[:-1]] + parts[-1:]
+
+
+def chunks(lines: Sequence[str], limit: int = SECTION_CHARS) -> list[str]:
+    """Lines joined by newlines into texts of at most `limit` characters each, every line kept."""
+    out: list[str] = []
+    current = ""
+    for line in (piece for raw in lines for piece in _pieces(raw, limit)):
+        joined = f"{current}\n{line}" if current else line
+        if len(joined) > limit:
+            out.append(current)
+            joined = line
+        current = joined
+    if current or not out:
+        out.append(current)
+    return out
 
 
 def section(text: str) -> Block:
     return {"type": "section", "text": {"type": "mrkdwn", "text": _text(text)}}
+
+
+def sections(lines: Sequence[str]) -> list[Block]:
+    """A list as many sections as it needs: every line reachable, none over Slack's 3000 characters."""
+    return [section(text) for text in chunks(lines)]
+
+
+def code_sections(lines: Sequence[str]) -> list[Block]:
+    """Lines in code blocks, split between sections at line ends so no backtick is left open."""
+    return [section(f"```{text}```") for text in chunks(lines, SECTION_CHARS - 6)] if lines else []
+
+
+def messages(body: Sequence[Block], per: int = MESSAGE_BLOCKS) -> list[list[Block]]:
+    """A payload too long for one message as several, in order; the last one keeps the buttons."""
+    return [list(body[i : i + per]) for i in range(0, len(body), per)] or [[]]
 
 
 def context(text: str) -> Block:
@@ -70,7 +115,7 @@ def context(text: str) -> Block:
 def button(text: str, action_id: str, value: str, style: str | None = None, confirm: Block | None = None) -> Block:
     b: Block = {
         "type": "button",
-        "text": {"type": "plain_text", "text": text[:75]},
+        "text": {"type": "plain_text", "text": _text(text, 75)},
         "action_id": action_id,
         "value": value[:2000],
     }
@@ -81,121 +126,86 @@ def button(text: str, action_id: str, value: str, style: str | None = None, conf
     return b
 
 
-def confirm_dialog(title: str, text: str, ok: str = "Yes, go") -> Block:
+def confirm_dialog(title: str, text: str, ok: str = "Yes, go", style: str = "danger") -> Block:
+    # A dialog is a reminder, not the record: its text may be shortened (visibly); the message holds it all.
     return {
-        "title": {"type": "plain_text", "text": title[:100]},
-        "text": {"type": "plain_text", "text": text[:300]},
-        "confirm": {"type": "plain_text", "text": ok[:30]},
+        "title": {"type": "plain_text", "text": _text(title, 100)},
+        "text": {"type": "plain_text", "text": _text(text, 300)},
+        "confirm": {"type": "plain_text", "text": _text(ok, 30)},
         "deny": {"type": "plain_text", "text": "Cancel"},
-        "style": "danger",
+        "style": style,
     }
 
 
-def _cell(env: str, v: EnvVersion, now: float) -> str:
-    marks = "".join(m for m, on in (("⏸", v.automation == "held"), ("⬆", v.newer_available)) if on)
-    if v.tag is None:
-        return f"*{env}* —"
-    version = f"`{v.version}` {v.sha}" if v.version else f"`{v.tag}`"
-    return f"*{env}* {version} · {age(v.built_at, now)} {marks}".rstrip()
+def _diff(changes: Sequence[Change]) -> list[str]:
+    return [f"- {c.old}\n+ {c.new}   ({c.file})" for c in changes]
 
 
-def versions(report: VersionsReport, now: float | None = None) -> list[Block]:
-    now = time.time() if now is None else now
-    blocks: list[Block] = [section(f"*Versions* at `{report.revision[:7]}`  ·  ⏸ held  ⬆ newer build available")]
-    for svc in report.services[:24]:  # two blocks per service stay under Slack's 50-block cap
-        fields = [{"type": "mrkdwn", "text": _cell(e, v, now)} for e, v in list(svc.environments.items())[:9]]
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*{svc.name}*"}, "fields": fields})
-        ahead = _ahead(report.pipeline, svc.environments)
-        if ahead:
-            src, dst = ahead
-            tag = svc.environments[src].tag or ""
-            value = json.dumps({"tag": tag, "env": dst, "service": svc.name})
-            blocks.append(
-                {
-                    "type": "actions",
-                    "elements": [
-                        button(
-                            f"Promote {svc.environments[src].version} to {dst}", PROMOTE_FROM_VERSIONS, value, "primary"
-                        ),
-                    ],
-                }
-            )
-    if len(report.services) > 24:
-        blocks.append(context(f"…and {len(report.services) - 24} more; ask for one with `/versions <service>`."))
-    return blocks
+def _warnings(lines: Sequence[str]) -> list[Block]:
+    return sections([f"⚠️ {w}" for w in lines]) if lines else []
 
 
-def _ahead(pipeline: Sequence[str], envs: dict[str, EnvVersion]) -> tuple[str, str] | None:
-    """The last pipeline step whose source runs a newer build than its target (staging ahead of production)."""
-    for src, dst in reversed(list(itertools.pairwise(pipeline))):
-        a, b = envs.get(src), envs.get(dst)
-        if (
-            a
-            and b
-            and a.tag
-            and a.built_at
-            and (a.sha, a.version) != (b.sha, b.version)
-            and (b.built_at or 0) < a.built_at
-        ):
-            return src, dst
-    return None
-
-
-def _diff(lines: Sequence[str]) -> str:
-    return "```" + _text("\n".join(lines), 2800) + "```" if lines else ""
-
-
-def promotion_preview(
-    plan: PromotionPlan, request_id: str, *, needs_confirm_dialog: bool, approvals: int
-) -> list[Block]:
-    head = f"Promote *{plan.service}* `{plan.source_tag}` → *{plan.target_env}*"
+def promotion_details(plan: PromotionPlan) -> list[Block]:
+    """What a promotion changes: source and digest, what the env runs now and will run, the diff, warnings."""
+    head = say.promotion_head(plan.service, plan.source_tag, plan.source_env, plan.target_env)
     if plan.noop:
-        return [section(f"{head}\n{plan.noop_reason}")]
-    diff = [f"- {c.old}\n+ {c.new}   ({c.file})" for c in (plan.edit.changes if plan.edit else ())]
-    blocks = [
+        return sections([head, plan.noop_reason])
+    return [
         section(head),
-        context(f"image `{plan.image}` · digest `{plan.digest}`\nnew tags: `{plan.target_tag}`, `{plan.alias}`"),
+        context(say.promotion_facts(plan.image, plan.digest, plan.current_tag, plan.target_tag, plan.alias)),
+        *code_sections(_diff(plan.edit.changes if plan.edit else ())),
+        *_warnings(plan.warnings),
     ]
-    if diff:
-        blocks.append(section(_diff(diff)))
-    if plan.warnings:
-        blocks.append(section("\n".join(f"⚠️ {w}" for w in plan.warnings)))
-    return [*blocks, _decision(request_id, plan.target_env, needs_confirm_dialog, approvals, "Promote")]
 
 
-def release_preview(
-    plans: Sequence[PromotionPlan], request_id: str, *, needs_confirm_dialog: bool, approvals: int
-) -> list[Block]:
-    first = plans[0]
-    lines = [f"Release to *{first.target_env}* in one commit:"]
-    lines += [f"• *{p.service}* `{p.source_tag}` → `{p.target_tag}`" for p in plans]
-    warnings = [f"⚠️ {p.service}: {w}" for p in plans for w in p.warnings]
-    decision = _decision(request_id, first.target_env, needs_confirm_dialog, approvals, "Release")
-    return [section("\n".join(lines)), *([section("\n".join(warnings))] if warnings else []), decision]
+def release_details(plans: Sequence[PromotionPlan]) -> list[Block]:
+    """Every service of a release, numbered, across as many sections as it takes: nothing to take on trust."""
+    lines = [say.release_head(len(plans), plans[0].source_env, plans[0].target_env)]
+    lines += [say.release_line(i, p.service, p.current_tag, p.target_tag, p.digest) for i, p in enumerate(plans, 1)]
+    return [*sections(lines), *_warnings([f"{p.service}: {w}" for p in plans for w in p.warnings])]
 
 
-def rollback_preview(plan: RollbackPlan, request_id: str, *, needs_confirm_dialog: bool, approvals: int) -> list[Block]:
+def rollback_details(plan: RollbackPlan) -> list[Block]:
     lines = [f"Roll back *{plan.service}* in *{plan.env}*: `{plan.from_tag}` → `{plan.to_tag}`"]
     if plan.hold:
         lines.append(
             f"⏸ Automation `{plan.hold}` will be *held* (spec.suspend: true) so Flux cannot bump it back. "
             f"Resume later with `/resume {plan.env} {plan.service}`."
         )
-    lines += [f"⚠️ {w}" for w in plan.warnings]
-    diff = [f"- {c.old}\n+ {c.new}   ({c.file})" for c in plan.edit.changes]
-    return [
-        section("\n".join(lines)),
-        section(_diff(diff)),
-        _decision(request_id, plan.env, needs_confirm_dialog, approvals, "Roll back"),
-    ]
+    return [*sections(lines), *code_sections(_diff(plan.edit.changes)), *_warnings(plan.warnings)]
 
 
-def resume_preview(plan: ResumePlan, request_id: str) -> list[Block]:
+def resume_details(plan: ResumePlan) -> list[Block]:
     text = f"Resume automation `{plan.automation}` for *{plan.service}* in *{plan.env}*"
     if plan.edit is None:
         return [section(f"{text}: it is not held; nothing to do.")]
-    lines = [text, *(f"⚠️ {w}" for w in plan.warnings)]
-    return [section("\n".join(lines)), _decision(request_id, plan.env, False, 0, "Resume")]
+    return [section(text), *_warnings(plan.warnings)]
+
+
+def promotion_preview(
+    plan: PromotionPlan, request_id: str, *, needs_confirm_dialog: bool, approvals: int
+) -> list[Block]:
+    if plan.noop:
+        return promotion_details(plan)
+    decision = _decision(request_id, plan.target_env, needs_confirm_dialog, approvals, "Promote")
+    return [*promotion_details(plan), decision]
+
+
+def release_preview(
+    plans: Sequence[PromotionPlan], request_id: str, *, needs_confirm_dialog: bool, approvals: int
+) -> list[Block]:
+    decision = _decision(request_id, plans[0].target_env, needs_confirm_dialog, approvals, "Release")
+    return [*release_details(plans), decision]
+
+
+def rollback_preview(plan: RollbackPlan, request_id: str, *, needs_confirm_dialog: bool, approvals: int) -> list[Block]:
+    return [*rollback_details(plan), _decision(request_id, plan.env, needs_confirm_dialog, approvals, "Roll back")]
+
+
+def resume_preview(plan: ResumePlan, request_id: str) -> list[Block]:
+    if plan.edit is None:
+        return resume_details(plan)
+    return [*resume_details(plan), _decision(request_id, plan.env, False, 0, "Resume")]
 
 
 def _decision(request_id: str, env: str, dialog: bool, approvals: int, verb: str) -> Block:
@@ -211,24 +221,53 @@ def _decision(request_id: str, env: str, dialog: bool, approvals: int, verb: str
     }
 
 
-def approval_request(summary: str, request_id: str, requester: str, needed: int, have: Sequence[str]) -> list[Block]:
-    got = ", ".join(f"<@{u}>" for u in have) or "none yet"
-    return [
-        section(f"✋ <@{requester}> asks: {summary}\nApprovals: {len(have)}/{needed} ({got})"),
-        {
-            "type": "actions",
-            "block_id": f"approval:{request_id}"[:255],
-            "elements": [
-                button("Approve", APPROVE, request_id, "primary"),
-                button("Reject", REJECT, request_id, "danger"),
-            ],
-        },
-    ]
+def approval_request(
+    summary: str,
+    request_id: str,
+    requester: str,
+    needed: int,
+    have: Sequence[str],
+    *,
+    details: Sequence[Block] = (),
+    reason: str = "",
+    approvers: str = "",
+    env: str = "",
+) -> list[Block]:
+    """The approval message: who asks and the approvals count first (short lines, never cut), whom it asks,
+    the requester's reason, then everything the preview showed; Approve confirms in a dialog, Reject asks why."""
+    got = ", ".join(f"<@{u}>" for u in have) or say.NONE_YET
+    head = [section(say.asks(requester, summary)), section(say.approvals_line(len(have), needed, got))]
+    if approvers:
+        head.append(context(say.approvers_wanted(approvers)))
+    if reason:
+        head.append(section(say.reason_line(reason)))
+    actions: Block = {
+        "type": "actions",
+        "block_id": f"approval:{request_id}"[:255],
+        "elements": [
+            button(say.APPROVE, APPROVE, request_id, "primary",
+                   confirm_dialog(say.approve_title(env), say.approve_text(summary), say.APPROVE, style="primary")),
+            button(say.REJECT, REJECT, request_id, "danger"),
+        ],
+    }  # fmt: skip
+    return [*head, *details, actions]
 
 
-def status_message(summary: str, status: Shown, detail: str = "") -> list[Block]:
+def keep_last(body: Sequence[Block], per: int = MESSAGE_BLOCKS) -> tuple[list[Block], list[list[Block]]]:
+    """(one message with the head and the last block — the buttons, the rest as thread replies): a preview
+    too long for one message loses nothing, and its buttons stay in the message people act on."""
+    if len(body) <= per:
+        return list(body), []
+    first = [*body[: per - 1], body[-1]]
+    return first, messages(body[per - 1 : -1], per)
+
+
+def status_message(summary: str, status: Shown, detail: str = "", history: Sequence[str] = ()) -> list[Block]:
+    """A thread parent: the status line first and on its own (never cut), then what happened so far (who
+    asked, who approved, the commit) and the latest detail, added below it rather than in its place."""
     icon = STATUS_ICON[status]
     blocks = [section(f"{icon} {summary} — *{status}*")]
-    if detail:
-        blocks.append(context(detail))
+    lines = [*history, *([detail] if detail else [])]
+    if lines:
+        blocks += [context(text) for text in chunks(lines)]
     return blocks

@@ -39,13 +39,95 @@ def example_promote(tag: str, env: str, service: str, version: str) -> str:
     return f"`/promote {tag} to {env}`  ({service} v{version} → {env})"
 
 
+def promote_help(examples: Sequence[str]) -> str:
+    live = ("\n*Right now you could:*\n" + "\n".join(examples)) if examples else ""
+    return (
+        "*Promoting with gitops-bot*\n"
+        "• `/promote` — pick a service, an environment and a build from menus\n"
+        "• `/promote <service>` — promote what the previous environment runs to the next one that is behind\n"
+        "• `/promote <service> to <env> [reason…]` — the same, into `<env>`\n"
+        "• `/promote <tag> to <env> [reason…]` — one exact build\n"
+        "• `/promote <env> to <env>` — every service that is ahead, in one commit\n"
+        "• `/versions [service|env]` — what runs where, with Promote buttons" + live
+    )
+
+
 def example_rollback(env: str, service: str) -> str:
     return f"`/rollback {env} {service}`  (undo {service}'s last change in {env})"
 
 
-# --- the request flow -------------------------------------------------------------------------------
+# --- /versions ------------------------------------------------------------------------------------
 def versions_title(revision: str) -> str:
     return f"Versions at {revision[:7]}"
+
+
+def versions_header(revision: str) -> str:
+    return f"*Versions* at `{revision[:7]}`  ·  ⏸ held  ⬆ newer build available"
+
+
+def versions_page(first: int, last: int, total: int) -> str:
+    return f"Services {first}–{last} of {total}"
+
+
+PREVIOUS_PAGE = "‹ Previous"
+NEXT_PAGE = "Next ›"
+
+
+def promote_button(version: str, env: str) -> str:
+    return f"Promote {version} to {env}"
+
+
+def env_header(env: str, revision: str) -> str:
+    return f"*{env}* at `{revision[:7]}`  ·  ⏸ held  ⬆ newer build available"
+
+
+def env_line(service: str, tag: str | None, age: str, marks: str) -> str:
+    return f"*{service}* `{tag}` · {age} {marks}".rstrip() if tag else f"*{service}* —"
+
+
+def nothing_in_env(env: str) -> str:
+    return f"No service runs in {env}."
+
+
+# --- the Promote picker and /promote <service> -----------------------------------------------------
+PICK_HEAD = "*Promote* — which service?"
+PICK_SERVICE = "Choose a service"
+NO_SERVICES = "The repository has no services to promote."
+
+
+def pick_services(first: int, last: int) -> str:
+    return f"Services {first}–{last}"
+
+
+def pick_build_head(service: str) -> str:
+    return f"*Promote {service}* — choose a build; the newest come first, ● marks where each runs now"
+
+
+def pick_build(source: str, target: str) -> str:
+    return f"{source} → {target}"
+
+
+def build_option(label: str, runs_in: Sequence[str]) -> str:
+    return f"{label} ● {', '.join(runs_in)}" if runs_in else label
+
+
+def no_builds(source: str, target: str) -> str:
+    return f"{source} → {target}: no builds tagged for {source} yet."
+
+
+def nothing_ahead(service: str) -> str:
+    return f"Nothing to promote: no environment of {service} runs a newer build than the next one."
+
+
+def nothing_in_source(service: str, source: str) -> str:
+    return f"{service} runs nothing in {source}, so there is nothing to promote from it."
+
+
+def first_env(env: str) -> str:
+    return f"{env} is the first environment: builds arrive there from CI, not by promotion."
+
+
+# --- the request flow -------------------------------------------------------------------------------
 
 
 def nothing_to_do(why: str) -> str:
@@ -121,13 +203,33 @@ def requested_by(user: str) -> str:
     return f"requested by <@{user}>"
 
 
-def rejected_by(user: str) -> str:
-    return f"by <@{user}>"
+def rejected_by(user: str, reason: str = "") -> str:
+    return f"rejected by <@{user}>" + (f": {reason}" if reason else "")
 
 
-def committed_detail(sha: str, user: str, approvers: Sequence[str]) -> str:
-    approved = f", approved by {', '.join(f'<@{a}>' for a in approvers)}" if approvers else ""
-    return f"commit `{sha[:12]}` by <@{user}>{approved}"
+def approved_by(users: Sequence[str]) -> str:
+    return "approved by " + ", ".join(f"<@{u}>" for u in users)
+
+
+def commit_line(sha: str) -> str:
+    return f"commit `{sha[:12]}`"
+
+
+def reconciled_line(env: str, sha: str) -> str:
+    return f"✅ reconciled in {env} at `{sha[:7]}`"
+
+
+def reconcile_failed_line(env: str, sha: str) -> str:
+    return f"❌ failed to reconcile in {env} at `{sha[:7]}`"
+
+
+REJECT_TITLE = "Reject request"
+REJECT_LABEL = "Why? (posted in the thread)"
+REJECT_SUBMIT = "Reject"
+
+
+def rejected_reply(user: str, reason: str) -> str:
+    return f"🚫 <@{user}> rejected this: {reason}"
 
 
 def failed_reply(err: str) -> str:
@@ -156,9 +258,62 @@ def interrupted(env: str) -> str:
     )
 
 
+# --- what a request changes (previews and the approval message) -----------------------------------
+def promotion_head(service: str, tag: str, source_env: str, env: str) -> str:
+    return f"Promote *{service}* `{tag}` (from {source_env}) → *{env}*"
+
+
+def promotion_facts(image: str, digest: str, current: str | None, new_tag: str, alias: str) -> str:
+    now = f"`{current}`" if current else "nothing yet"
+    return f"image `{image}` · digest `{digest}`\nruns now: {now} → new tags: `{new_tag}`, `{alias}`"
+
+
+def release_head(count: int, source: str, env: str) -> str:
+    return f"Release {count} service{'s' if count != 1 else ''} from *{source}* to *{env}* in one commit:"
+
+
+def release_line(n: int, service: str, current: str | None, new_tag: str, digest: str) -> str:
+    return f"{n}. *{service}* `{current or 'nothing yet'}` → `{new_tag}` · `{digest[:19]}`"
+
+
+NONE_YET = "none yet"
+APPROVE = "Approve"
+REJECT = "Reject"
+
+
+def asks(requester: str, summary: str) -> str:
+    return f"✋ <@{requester}> asks: {summary}"
+
+
+def approvals_line(have: int, needed: int, who: str) -> str:
+    return f"*Approvals: {have}/{needed}* ({who})"
+
+
+def approvers_wanted(mention: str) -> str:
+    return f"Approvers: {mention}"
+
+
+def reason_line(reason: str) -> str:
+    return f"*Reason:* {reason}"
+
+
+def approve_title(env: str) -> str:
+    return f"Approve for {env}?" if env else "Approve?"
+
+
+def approve_text(summary: str) -> str:
+    return f"You approve: {summary.replace('*', '')}. Git gets the change once enough people approve."
+
+
+DETAILS_CONTINUED = "…continued from the message above"
+
+
 # --- summaries of a request, one per kind ---------------------------------------------------------
 def summary_release(services: str, source: str, env: str) -> str:
-    return f"release *{services}* from *{source}* → *{env}* in one commit"
+    names = [s for s in services.split(",") if s]
+    if len(names) > 3:  # a count, not a 12,000-character join: the preview and thread list them all
+        return f"release *{len(names)} services* from *{source}* → *{env}* in one commit"
+    return f"release *{', '.join(names)}* from *{source}* → *{env}* in one commit"
 
 
 def summary_promote(service: str, tag: str, env: str) -> str:

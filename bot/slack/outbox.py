@@ -34,6 +34,7 @@ from bot.flux.events import (
 from bot.promotion.image_notices import new_automation_bumps
 from bot.promotion.ports import Context
 from bot.slack import blocks, durable
+from bot.slack import messages as say
 from bot.slack.flux_text import coalesce, render, render_image_update
 from bot.slack.port import SlackPort
 from bot.slack.store import Outbox, ThreadRecord
@@ -112,6 +113,7 @@ class Deliverer:
         env_channel: Callable[[str], str | None] = lambda _e: None,
         rollback_button: Callable[[str], bool] = lambda _e: False,
         watch: bool = True,
+        story: Callable[[str], tuple[str, list[str]] | None] = lambda _id: None,
     ) -> None:
         self.store = store
         self.slack = slack
@@ -122,6 +124,7 @@ class Deliverer:
         self.env_channel = env_channel
         self.rollback_button = rollback_button
         self.watch = watch  # the reconcile watchdog; off when no Flux events can arrive
+        self.story = story  # request id → (summary, who asked/approved, commit): kept through every update
         self._durable = durable.DurableSlack(slack, store)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -286,7 +289,7 @@ class Deliverer:
                     log.info("%s reconciled in %s at %s", thread.service, thread.env, sha[:12],
                              extra={"commit": thread.commit_sha, "flux_request_id": event_id})  # fmt: skip
                 self._reply(thread.channel, thread.ts, f"✅ reconciled in {thread.env} at `{sha[:7]}`")
-                self._update(thread.channel, thread.ts,
+                self._settle(thread, blocks.Shown.RECONCILED, say.reconciled_line(thread.env, sha),
                              f"✅ {thread.service} deployed to {thread.env} at `{sha[:7]}` — *reconciled*")  # fmt: skip
 
     def _failed(self, event: FluxEvent, kind: ReconcileFailed, channel: str, mention: str) -> str:
@@ -300,7 +303,8 @@ class Deliverer:
                     log.warning("%s failed to reconcile in %s at %s", thread.service, thread.env, kind.sha[:12],
                                 extra={"commit": thread.commit_sha, "flux_request_id": event_id})  # fmt: skip
                 self._reply(thread.channel, thread.ts, f"❌ {kind.message[:500]}", broadcast=True)
-                self._update(thread.channel, thread.ts, f"❌ {thread.service} in {thread.env} — *failed*")
+                self._settle(thread, blocks.Shown.FAILED, say.reconcile_failed_line(thread.env, kind.sha),
+                             f"❌ {thread.service} in {thread.env} — *failed*")  # fmt: skip
                 if self.rollback_button(thread.env):
                     self._rollback_offer(thread.channel, thread.env, thread.service)
         prefix = f"{mention} " if mention else ""
@@ -348,3 +352,13 @@ class Deliverer:
 
     def _update(self, channel: str, ts: str, text: str) -> None:
         self._durable.call("chat_update", channel=channel, ts=ts, text=text, blocks=[])
+
+    def _settle(self, thread: ThreadRecord, status: blocks.Shown, line: str, fallback: str) -> None:
+        """The parent's final status, added under who asked, who approved, the tags and the commit."""
+        story = self.story(thread.request_id)
+        if story is None:
+            self._update(thread.channel, thread.ts, fallback)
+            return
+        summary, history = story
+        self._durable.call("chat_update", channel=thread.channel, ts=thread.ts, text=say.with_status(summary, status),
+                           blocks=blocks.status_message(summary, status, line, history))  # fmt: skip

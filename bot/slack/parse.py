@@ -7,7 +7,7 @@ service passes its grammar here, before a use case sees it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import ClassVar
@@ -22,9 +22,10 @@ from bot.core.tags import BuildTag
 from bot.errors import InvalidInput
 
 USAGE = {
-    "/versions": "`/versions [service]` — e.g. `/versions` or `/versions backend`",
-    "/promote": "`/promote <tag> to <env> [service:<name>] [reason…]` — "
-    "e.g. `/promote staging-v0.0.2-b2c3d4e-1738860123 to production hotfix for login`",
+    "/versions": "`/versions [service|env]` — e.g. `/versions`, `/versions backend` or `/versions production`",
+    "/promote": "`/promote` (a picker), `/promote <service> [to <env>] [reason…]`, "
+    "`/promote <tag> to <env> [service:<name>] [reason…]` or `/promote <env> to <env>` — "
+    "e.g. `/promote backend to production hotfix for login`; `/promote help` shows live examples",
     "/rollback": "`/rollback <env> [service] [to <tag>]` — e.g. `/rollback production backend`",
     "/resume": "`/resume <env> [service] [force]` — e.g. `/resume production backend`",
     "/freeze": "`/freeze <env> <duration|until ISO-time> <reason…>` — e.g. `/freeze production 2h release party`",
@@ -40,12 +41,37 @@ class Query(StrEnum):
     VERSIONS = "versions"
     HISTORY = "history"
     SCHEDULES = "schedules"
+    PROMOTE_SERVICE = "promote_service"  # resolved to a tag (what the source env runs), then a promotion
+    PICK = "pick"  # the Promote picker
+    HELP = "help"
 
 
 @dataclass(frozen=True)
 class VersionsCmd:
     service: str | None = None
+    env: str | None = None
     kind: ClassVar[Query] = Query.VERSIONS
+
+
+@dataclass(frozen=True)
+class PromoteServiceCmd:
+    """`/promote backend [to production] [reason…]`: promote whatever the step's source env runs."""
+
+    service: str
+    env: str | None = None  # None: the step where a newer build waits
+    reason: str = ""
+    kind: ClassVar[Query] = Query.PROMOTE_SERVICE
+
+
+@dataclass(frozen=True)
+class PickCmd:
+    kind: ClassVar[Query] = Query.PICK
+
+
+@dataclass(frozen=True)
+class HelpCmd:
+    command: str
+    kind: ClassVar[Query] = Query.HELP
 
 
 @dataclass(frozen=True)
@@ -63,6 +89,7 @@ class ScheduleCmd:
 
 Command = (
     VersionsCmd | PromoteCmd | ReleaseCmd | RollbackCmd | ResumeCmd | FreezeCmd | UnfreezeCmd | HistoryCmd | ScheduleCmd
+    | PromoteServiceCmd | PickCmd | HelpCmd
 )
 _AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:\d{2})?|\d{2}:\d{2}", re.ASCII)
 _DURATION = re.compile(r"(\d+d)?(\d+h)?(\d+m)?", re.ASCII)
@@ -72,16 +99,24 @@ def _usage(command: str, why: str) -> InvalidInput:
     return InvalidInput(why, hint=f"Usage: {USAGE[command]}")
 
 
-def parse(command: str, text: str) -> Command:
+def parse(command: str, text: str, envs: Sequence[str] = ()) -> Command:
+    """`envs`: the pipeline's environments, so a word can be told apart as an environment or a service."""
+    words = text.split()
+    if command == "/promote":
+        return _promote(words, envs)
+    if command == "/versions":
+        return _versions(words, envs)
     handler = _PARSERS.get(command)
     if handler is None:
         raise InvalidInput(f"Unknown command {command!r}.")
-    return handler(text.split())
+    return handler(words)
 
 
-def _versions(words: list[str]) -> VersionsCmd:
+def _versions(words: list[str], envs: Sequence[str]) -> VersionsCmd:
     if len(words) > 1:
-        raise _usage("/versions", "`/versions` takes at most one service name.")
+        raise _usage("/versions", "`/versions` takes at most one service or environment name.")
+    if words and words[0] in envs:
+        return VersionsCmd(env=env_name(words[0]))
     return VersionsCmd(service_name(words[0]) if words else None)
 
 
@@ -126,10 +161,27 @@ def _freeze(words: list[str]) -> FreezeCmd:
     return FreezeCmd(env, words[1], False, one_line(" ".join(words[2:]), "reason", 200))
 
 
-def _promote(words: list[str]) -> PromoteCmd | ReleaseCmd:
+def _by_service(words: list[str]) -> PromoteServiceCmd:
+    service, rest, env = service_name(words[0]), words[1:], None
+    if rest and rest[0] == "to":
+        if len(rest) < 2:
+            raise _usage("/promote", "After `to` name the environment.")
+        env, rest = env_name(rest[1]), rest[2:]
+    return PromoteServiceCmd(service, env, one_line(" ".join(rest), "reason", 300) if rest else "")
+
+
+def _promote(words: list[str], envs: Sequence[str] = ()) -> Command:
+    if not words and envs:
+        return PickCmd()
+    if words == ["help"]:
+        return HelpCmd("/promote")
+    # A word shaped like `<env>-v…` is a tag, even a broken one: its error names the tag's grammar.
+    tagged = bool(words) and (BuildTag.is_valid(words[0]) or any(words[0].startswith(f"{e}-v") for e in envs))
+    if envs and words and not tagged and words[0] not in envs:
+        return _by_service(words)
     if len(words) < 3 or words[1] != "to":
-        raise _usage("/promote", "`/promote` needs a tag, the word `to` and an environment.")
-    if not BuildTag.is_valid(words[0]) and re.fullmatch(r"[a-z][a-z0-9-]*", words[0]):
+        raise _usage("/promote", "`/promote` needs a tag, a service or an environment to promote from.")
+    if not tagged and re.fullmatch(r"[a-z][a-z0-9-]*", words[0]):
         # `/promote staging to production [service…]`: a release set
         return ReleaseCmd(env_name(words[0]), env_name(words[2]), tuple(service_name(w) for w in words[3:]))
     tag = str(BuildTag.parse(words[0]))
@@ -166,7 +218,7 @@ def _rollback(words: list[str]) -> RollbackCmd:
 
 
 _PARSERS: dict[str, Callable[[list[str]], Command]] = {
-    "/versions": _versions,
+    "/versions": lambda words: _versions(words, ()),
     "/promote": _promote,
     "/rollback": _rollback,
     "/resume": _resume,

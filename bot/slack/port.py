@@ -29,7 +29,7 @@ from bot.slack import messages as say
 
 log = logging.getLogger(__name__)
 Block = dict[str, object]
-METHODS = ("chat_postMessage", "chat_update", "chat_getPermalink", "auth_test")
+METHODS = ("chat_postMessage", "chat_update", "chat_getPermalink", "auth_test", "views_open", "chat_postEphemeral")
 
 
 @dataclass(frozen=True)

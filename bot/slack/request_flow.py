@@ -21,11 +21,12 @@ from bot.errors import BotError, NothingToDo, Refused, SlackError
 from bot.promotion.ports import Context
 from bot.promotion.states import RequestStatus as S
 from bot.settings import Settings
-from bot.slack import blocks
+from bot.slack import blocks, modals
 from bot.slack import messages as say
 from bot.slack.authz import Authorizer, Denied
 from bot.slack.blocks import Shown
 from bot.slack.durable import DurableSlack
+from bot.slack.flux_text import escape
 from bot.slack.port import SlackPort
 from bot.slack.store import RequestRecord, RequestStore, Respond
 from bot.slack.views import VIEWS
@@ -96,7 +97,11 @@ class RequestFlow:
         view = VIEWS[action.kind]
         dialog = args.env == self.settings.pipeline[-1]
         body = view.preview(planned, request_id, dialog, self.settings.env(args.env).approvals)
-        respond(text=say.preview(view.summary(args, planned.service)), blocks=body, response_type="ephemeral")
+        # A preview longer than one message arrives as several, in order, the buttons in the last: every item
+        # is on screen before Confirm (a response_url takes 5 posts, 250 blocks).
+        for part in blocks.messages(body):
+            respond(text=say.preview(view.summary(args, planned.service)), blocks=part, response_type="ephemeral",
+                    replace_original=False)  # fmt: skip
         return request_id
 
     # --- clicks ---------------------------------------------------------------------------------
@@ -133,8 +138,7 @@ class RequestFlow:
         needed = self.settings.env(req.env).approvals
         if needed:
             self.store.transition(request_id, {S.PENDING}, S.PENDING, channel=channel, message_ts=ts)
-            self._update(channel, ts, blocks.approval_request(summary, request_id, user, needed, []),
-                         say.awaiting_approval(summary))  # fmt: skip
+            self._show_approval(req, channel, ts, [], overflow=True)
             respond(text=say.waiting_for_approvals(needed, channel), replace_original=True)
         else:
             respond(text=say.working(channel), replace_original=True)
@@ -158,6 +162,26 @@ class RequestFlow:
             return None
         self.store.record_thread(request_id, channel=posted.channel, ts=posted.ts, env=req.env, service=req.service)
         return posted.channel, posted.ts
+
+    def _show_approval(self, req: RequestRecord, channel: str, ts: str, have: list[str],
+                       overflow: bool = False) -> None:  # fmt: skip
+        """The thread parent while approvals are wanted: everything the requester saw, planned again now (what
+        the approver approves is checked against the request's fingerprint at the click anyway)."""
+        args = self.actions.load(req.payload)
+        view = VIEWS[args.kind]
+        try:
+            who = cm.person(req.requester, f"slack:{req.requester}")
+            details = view.details(self.actions.of(args).plan(self.ctx, args, who))
+        except BotError as err:  # the plan stopped holding: the approver reads why, and Approve will refuse
+            details = [blocks.section(say.plan_no_longer_holds(str(err)))]
+        summary = self.summary(req)
+        body = blocks.approval_request(summary, req.id, req.requester, self.settings.env(req.env).approvals, have,
+                                       details=details, reason=view.reason(args), env=req.env,
+                                       approvers=self.authz.approvers(req.env, besides=req.requester))  # fmt: skip
+        parent, rest = blocks.keep_last(body)
+        self._update(channel, ts, parent, say.awaiting_approval(summary))
+        for part in rest if overflow else ():
+            self.durable.call("chat_postMessage", channel=channel, ts=ts, text=say.DETAILS_CONTINUED, blocks=part)
 
     def cancel(self, user: str, request_id: str, respond: Respond) -> None:
         req = self.store.get_request(request_id)
@@ -210,16 +234,31 @@ class RequestFlow:
         if len(approvers) < needed:
             thread = self.store.thread_of(request_id)
             if thread is not None:
-                summary = self.summary(req)
-                self._update(thread.channel, thread.ts,
-                             blocks.approval_request(summary, request_id, req.requester, needed, approvers),
-                             say.awaiting_approval(summary))  # fmt: skip
+                self._show_approval(req, thread.channel, thread.ts, approvers)
             respond(text=say.APPROVAL_RECORDED, replace_original=False, response_type="ephemeral")
             return
         if self.store.transition(request_id, {S.PENDING}, S.APPROVED):
             self._execute(request_id, requester.name, req.requester, approvers=tuple(approvers))
 
-    def reject(self, user: str, request_id: str, respond: Respond) -> None:
+    def ask_reject_reason(self, user: str, request_id: str, trigger_id: str, respond: Respond) -> None:
+        """Reject opens a modal asking why (a trigger lives 3 s: this runs first thing after the ack). When Slack
+        will not open it, the click rejects without a reason rather than doing nothing."""
+        req = self.store.get_request(request_id)
+        if req is None:
+            return
+        try:
+            self.authz.check(user, req.env, "reject")  # checked again on submit; this spares a dialog in vain
+        except Denied as err:
+            respond(text=say.refused(str(err)), replace_original=False, response_type="ephemeral")
+            return
+        try:
+            self.slack.call("views_open", {"trigger_id": trigger_id,
+                                           "view": modals.reject_reason(request_id, self.summary(req))})  # fmt: skip
+        except SlackError as err:
+            log.warning("could not open the reject dialog for %s: %s", request_id, err.code or type(err).__name__)
+            self.reject(user, request_id, respond)
+
+    def reject(self, user: str, request_id: str, respond: Respond, reason: str = "") -> None:
         req = self.store.get_request(request_id)
         if req is None:
             return
@@ -229,7 +268,10 @@ class RequestFlow:
             respond(text=say.refused(str(err)), replace_original=False, response_type="ephemeral")
             return
         if self.store.transition(request_id, {S.PENDING}, S.REJECTED):
-            self._set_status(req, Shown.REJECTED, say.rejected_by(user))
+            self._set_status(req, Shown.REJECTED, say.rejected_by(user, escape(reason)))
+            thread = self.store.thread_of(request_id)
+            if reason and thread is not None:
+                self._reply(thread.channel, thread.ts, say.rejected_reply(user, escape(reason)))
 
     # --- execution ------------------------------------------------------------------------------
     def _execute(self, request_id: str, name: str, user: str, approvers: tuple[str, ...]) -> None:
@@ -240,7 +282,6 @@ class RequestFlow:
         if req is None or thread is None:
             return
         args = self.actions.load(req.payload)
-        summary = self.summary(req)
         try:
             approved = tuple(cm.person(self.authz.check(a, req.env).name, f"slack:{a}") for a in approvers)
             self.authz.check(user, req.env)
@@ -254,17 +295,13 @@ class RequestFlow:
         except BotError as err:
             self.store.transition(request_id, {S.RUNNING}, S.FAILED, result=str(err))
             self.store.thread_failed(request_id)
-            self._update(thread.channel, thread.ts, blocks.status_message(summary, Shown.FAILED, str(err)),
-                         say.with_status(summary, Shown.FAILED))  # fmt: skip
+            self._set_status(req, Shown.FAILED, str(err))
             self._reply(thread.channel, thread.ts, say.failed_reply(str(err)), broadcast=True)
             return
         self.store.transition(request_id, {S.RUNNING}, S.DONE, result=sha or "")
         if sha:
             self.store.thread_committed(request_id, sha)
-        detail = say.committed_detail(sha or "", user, approvers)
-        self._update(thread.channel, thread.ts,
-                     blocks.status_message(summary, Shown.COMMITTED if sha else Shown.DONE, detail),
-                     say.with_status(summary, Shown.COMMITTED))  # fmt: skip
+        self._set_status(req, Shown.COMMITTED if sha else Shown.DONE)
         note = VIEWS[args.kind].after_commit(req.env, req.service)
         if note:
             self._reply(thread.channel, thread.ts, note)
@@ -285,11 +322,29 @@ class RequestFlow:
                     self.observe(str(action.kind), env, result, seconds)
 
     # --- thread plumbing ------------------------------------------------------------------------
+    def story(self, request_id: str) -> tuple[str, list[str]] | None:
+        """(summary, what happened so far) of a request: every status update of its thread keeps these lines,
+        the outbox's reconciled/failed ones too."""
+        req = self.store.get_request(request_id)
+        if req is None:
+            return None
+        args = self.actions.load(req.payload)
+        lines = [say.requested_by(req.requester)]
+        if reason := VIEWS[args.kind].reason(args):
+            lines.append(say.reason_line(reason))
+        if approvers := self.store.approvers(request_id):
+            lines.append(say.approved_by(approvers))
+        thread = self.store.thread_of(request_id)
+        if thread is not None and thread.commit_sha:
+            lines.append(say.commit_line(thread.commit_sha))
+        return self.summary(req), lines
+
     def _set_status(self, req: RequestRecord, status: Shown, detail: str = "") -> None:
         thread = self.store.thread_of(req.id)
-        if thread is not None:
-            summary = self.summary(req)
-            self._update(thread.channel, thread.ts, blocks.status_message(summary, status, detail),
+        story = self.story(req.id)
+        if thread is not None and story is not None:
+            summary, history = story
+            self._update(thread.channel, thread.ts, blocks.status_message(summary, status, detail, history),
                          say.with_status(summary, status))  # fmt: skip
 
     def _update(self, channel: str, ts: str, body: list[blocks.Block], text: str) -> None:

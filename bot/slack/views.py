@@ -17,15 +17,19 @@ from bot.actions.rollback import RollbackCmd
 from bot.core.plan import PromotionPlan, ResumePlan, RollbackPlan
 from bot.slack import blocks
 from bot.slack import messages as say
+from bot.slack.flux_text import escape
 
 Preview = Callable[[Planned[object], str, bool, int], list[blocks.Block]]
+Details = Callable[[Planned[object]], list[blocks.Block]]
 
 
 @dataclass(frozen=True)
 class View:
     summary: Callable[[Args, str], str]
     preview: Preview
+    details: Details  # the preview without its buttons: what an approver sees
     after_commit: Callable[[str, str], str | None] = lambda _env, _service: None  # a thread reply, if any
+    reason: Callable[[Args], str] = lambda _args: ""  # the requester's own words, if the kind takes them
 
 
 def _promote_preview(p: Planned[object], request_id: str, dialog: bool, approvals: int) -> list[blocks.Block]:
@@ -47,6 +51,22 @@ def _resume_preview(p: Planned[object], request_id: str, _dialog: bool, _approva
     return blocks.resume_preview(cast(ResumePlan, p.plan), request_id)
 
 
+def _promote_details(p: Planned[object]) -> list[blocks.Block]:
+    return blocks.promotion_details(cast(PromotionPlan, p.plan))
+
+
+def _release_details(p: Planned[object]) -> list[blocks.Block]:
+    return blocks.release_details(cast(tuple[PromotionPlan, ...], p.plan))
+
+
+def _rollback_details(p: Planned[object]) -> list[blocks.Block]:
+    return blocks.rollback_details(cast(RollbackPlan, p.plan))
+
+
+def _resume_details(p: Planned[object]) -> list[blocks.Block]:
+    return blocks.resume_details(cast(ResumePlan, p.plan))
+
+
 def _promote_summary(a: Args, service: str) -> str:
     return say.summary_promote(service, cast(PromoteCmd, a).tag, a.env)
 
@@ -64,8 +84,9 @@ def _resume_summary(a: Args, service: str) -> str:
 
 
 VIEWS: Mapping[ActionKind, View] = {
-    ActionKind.PROMOTE: View(_promote_summary, _promote_preview),
-    ActionKind.RELEASE: View(_release_summary, _release_preview),
-    ActionKind.ROLLBACK: View(_rollback_summary, _rollback_preview, say.held_after_rollback),
-    ActionKind.RESUME: View(_resume_summary, _resume_preview),
-}
+    ActionKind.PROMOTE: View(_promote_summary, _promote_preview, _promote_details,
+                             reason=lambda a: escape(cast(PromoteCmd, a).reason)),
+    ActionKind.RELEASE: View(_release_summary, _release_preview, _release_details),
+    ActionKind.ROLLBACK: View(_rollback_summary, _rollback_preview, _rollback_details, say.held_after_rollback),
+    ActionKind.RESUME: View(_resume_summary, _resume_preview, _resume_details),
+}  # fmt: skip

@@ -29,6 +29,9 @@ RESPOND_METHOD = "respond"  # the `Call.method` of a response_url post, and its 
 # Every fake made in this process, in order; tests/secrets_guard.py takes them after each test to read what
 # the bot sent, so a fake a test builds itself is checked as well as the fixture's.
 MADE: list[FakeSlack] = []
+# Called with every `Call` any fake records, on the server thread, before the caller gets its answer;
+# tests/blockkit_guard.py checks each payload against Slack's models this way.
+WATCHERS: list[Callable[[Call], None]] = []
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,9 @@ class FakeSlack(Workspace):
         self._latency: dict[str, float] = {}
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        # The ws:// URL `apps.connections.open` hands out (tests/servers/socket_mode.py sets it); None: no
+        # Socket Mode server is up, and the method answers as Slack does when it cannot open one.
+        self.socket_url: str | None = None
         MADE.append(self)
 
     # -- lifecycle -------------------------------------------------------------------------------------------------
@@ -218,13 +224,18 @@ class FakeSlack(Workspace):
         with self._changed:
             if response_id is not None:
                 reply = self._failure(method) or _Reply(*self.post_response(response_id, body_json))
+            elif method == "apps.connections.open":
+                reply = self._failure(method) or self._open_connection(headers)
             elif url.path.startswith("/api/"):
                 reply = self._refuse_auth(headers, params) or self._failure(method) or self._web_api(method, params)
             else:
                 reply = _Reply(404, {"ok": False, "error": "unknown_path"})
-            self._calls.append(Call(method, params, body_json, headers, arrived, request.command, url.path,
-                                    reply.status, reply.body, response_id))
+            call = Call(method, params, body_json, headers, arrived, request.command, url.path, reply.status,
+                        reply.body, response_id)
+            self._calls.append(call)
             self._changed.notify_all()
+        for watch in WATCHERS:
+            watch(call)
         payload = json.dumps(reply.body).encode()
         request.send_response(reply.status)
         request.send_header("Content-Type", "application/json; charset=utf-8")
@@ -242,6 +253,15 @@ class FakeSlack(Workspace):
             return _Reply(200, {"ok": False, "error": "not_authed"})
         valid = token == self.token if self.token is not None else token.startswith("xoxb-")
         return None if valid else _Reply(200, {"ok": False, "error": "invalid_auth"})
+
+    def _open_connection(self, headers: dict[str, str]) -> _Reply:
+        # Only an app-level token may open a socket; a bot token gets Slack's `not_allowed_token_type`.
+        token = headers.get("authorization", "").removeprefix("Bearer ")
+        if not token.startswith("xapp-"):
+            return _Reply(200, {"ok": False, "error": "not_allowed_token_type" if token else "not_authed"})
+        if self.socket_url is None:
+            return _Reply(200, {"ok": False, "error": "internal_error"})
+        return _Reply(200, {"ok": True, "url": self.socket_url})
 
     def _failure(self, method: str) -> _Reply | None:
         queue = self._failures.get(method)

@@ -104,3 +104,25 @@ def action_body(action_id: str, value: str, *, user_id: str = "U0APPROVER", chan
     payload = action_payload(action_id, value, user_id=user_id, channel_id=channel_id, message_ts=message_ts,
                              response_url=response_url, **more)
     return f"payload={quote(json.dumps(payload))}"
+
+
+def view_submission_body(callback_id: str, private_metadata: str, values: dict[str, dict[str, str]], *,
+                         user_id: str = "U0APPROVER", view_id: str = "V0000001", team_id: str = TEAM_ID) -> str:
+    """A modal's submit as Slack posts it: `values` is {block_id: {action_id: typed text}}."""
+    state = {block: {action: {"type": "plain_text_input", "value": text} for action, text in inputs.items()}
+             for block, inputs in values.items()}  # fmt: skip
+    payload: dict[str, Any] = {
+        "type": "view_submission",
+        "team": {"id": team_id, "domain": "fake-team"},
+        "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": team_id},
+        "api_app_id": APP_ID,
+        "token": "fake-verification-token",
+        "trigger_id": new_trigger_id(),
+        "view": {"id": view_id, "team_id": team_id, "type": "modal", "callback_id": callback_id,
+                 "private_metadata": private_metadata, "state": {"values": state}, "hash": "1700000000.abcdef",
+                 "blocks": []},
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
+    }
+    return f"payload={quote(json.dumps(payload))}"

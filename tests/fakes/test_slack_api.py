@@ -166,8 +166,8 @@ def test_get_query_and_form_and_json_encodings_are_all_understood(fake_slack: Fa
 
 def test_views_open_and_expired_trigger(fake_slack: FakeSlack) -> None:
     web = client(fake_slack)
-    view = {"type": "modal", "title": {"type": "plain_text", "text": "Promote"}, "blocks": [],
-            "private_metadata": "p-1"}
+    view = {"type": "modal", "title": {"type": "plain_text", "text": "Promote"}, "private_metadata": "p-1",
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x"}}]}
     opened = web.views_open(trigger_id="1.2.abc", view=view)["view"]
     assert opened["private_metadata"] == "p-1" and opened["id"].startswith("V")
     assert fake_slack.views()[0].trigger_id == "1.2.abc"

@@ -88,10 +88,10 @@ def test_forged_stale_and_unsigned_requests_are_401_and_do_nothing(world: World,
 
 def test_usage_message_for_bad_text_is_the_ack(world: World, fake_slack: FakeSlack) -> None:
     with running_bot(world, fake_slack) as sb:
-        sb.command("/promote", "", response_id="help")
+        sb.command("/promote", "help", response_id="help")  # a bare `/promote` opens the picker instead
         examples = fake_slack.wait_for(lambda c: c.response_id == "help", timeout=20)
         assert f"/promote {_staging_tag(world)} to production" in json.dumps(examples[-1].json)
-        for text in ("", "staging-v0.0.1-a1b2c3d-1;rm to production", "x into production"):
+        for text in ("staging-v0.0.1-a1b2c3d-1;rm to production", "staging to", "backend to"):
             reply = sb.command("/promote", text)
             assert (reply.status == 200 and "Usage" in reply.text) or "Expected" in reply.text, reply.text
 

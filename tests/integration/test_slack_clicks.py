@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.slack import blocks
+from bot.slack import blocks, modals
 from tests.canaries import SIGNING_SECRET
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import action_body, signed_headers
@@ -99,9 +99,20 @@ def test_an_approver_rejects_and_a_later_approve_does_nothing(world: World, fake
         assert _parent(fake_slack) == waiting  # still awaiting approval, Approve and Reject still there
 
         assert sb.click(blocks.REJECT, rid, APPROVER, response_id="no").status == 200
+        [opened] = fake_slack.wait_for("views.open", timeout=30)  # Reject asks why, in a dialog
+        assert opened.ok and opened.params["view"]["private_metadata"] == rid  # type: ignore[index]
+        assert _parent(fake_slack) == waiting  # nothing decided until the dialog is sent
+        reply = sb.submit_view(modals.REJECT_VIEW, rid, {modals.REASON_BLOCK: {modals.REASON_INPUT:
+                               "not during the <!channel> sale"}}, APPROVER)  # fmt: skip
+        assert reply.status == 200 and reply.seconds < 1.0
         fake_slack.wait_for(lambda c: c.method == "chat.update" and "rejected" in json.dumps(c.json), timeout=30)
         parent = _parent(fake_slack)
         assert "rejected" in parent and f"<@{APPROVER}>" in parent  # who said no
+        assert f"<@{REQUESTER}>" in parent  # and who asked: the thread keeps its history
+        fake_slack.wait_for(lambda c: c.method == "chat.postMessage" and "rejected this" in c.params["text"],
+                            timeout=30)
+        [reason] = [m for m in fake_slack.messages(PROD_CHANNEL) if m.is_reply]
+        assert "not during the &lt;!channel&gt; sale" in reason.text  # the reason, in the thread, escaped
         assert blocks.APPROVE not in parent and blocks.CONFIRM not in parent
 
         assert sb.click(blocks.APPROVE, rid, APPROVER, response_id="late").status == 200

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from bot.promotion.versions import EnvVersion, ServiceVersions, VersionsReport
-from bot.slack import blocks
+from bot.slack import blocks, versions_blocks
 
 
 def _env(tag: str, version: str, sha: str, at: int, latest: str | None = None) -> EnvVersion:
@@ -37,7 +37,7 @@ def _report(n: int) -> VersionsReport:
 
 
 def test_promote_button_where_staging_is_ahead() -> None:
-    out = blocks.versions(_report(1), now=300)
+    out = versions_blocks.versions(_report(1), now=300)
     buttons = [e for b in out if b["type"] == "actions" for e in b["elements"]]
     assert len(buttons) == 1
     assert json.loads(buttons[0]["value"]) == {
@@ -47,13 +47,26 @@ def test_promote_button_where_staging_is_ahead() -> None:
     }
 
 
-def test_many_services_stay_under_the_block_cap() -> None:
-    out = blocks.versions(_report(200), now=300)
-    assert len(out) <= 50
-    assert "more" in json.dumps(out)
-    for b in out:
-        if b["type"] == "section":
-            assert len(b["text"]["text"]) <= 3000 and len(b.get("fields", [])) <= 10
+def test_many_services_are_paged_and_every_one_is_reachable_with_its_promote_button() -> None:
+    report, page = _report(200), 0
+    seen: list[str] = []
+    buttons: list[dict[str, str]] = []
+    while True:
+        out = versions_blocks.versions(report, now=300, page=page)
+        assert len(out) <= 50
+        for b in out:
+            if b["type"] == "section":
+                assert len(b["text"]["text"]) <= 3000 and len(b.get("fields", [])) <= 10
+        seen += [b["text"]["text"].strip("*") for b in out if b["type"] == "section" and "fields" in b]
+        buttons += [e for b in out if b["type"] == "actions" for e in b["elements"]
+                    if e["action_id"] == blocks.PROMOTE_FROM_VERSIONS]
+        nxt = [e for b in out if b["type"] == "actions" for e in b["elements"] if e["action_id"].endswith(":next")]
+        if not nxt:
+            break
+        page = json.loads(nxt[0]["value"])["page"]
+    assert seen == [f"svc{i}" for i in range(200)]
+    assert len(buttons) == 200  # a Promote button for every service that is ahead, the 200th too
+    assert "Services 196–200 of 200" in json.dumps(out, ensure_ascii=False)
 
 
 def test_every_status_a_thread_can_show_has_its_icon() -> None:

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.actions.release import ReleaseCmd
 from bot.errors import InvalidInput
-from bot.slack.parse import PromoteCmd, ResumeCmd, RollbackCmd, VersionsCmd, parse
+from bot.slack.parse import HelpCmd, PickCmd, PromoteCmd, PromoteServiceCmd, ResumeCmd, RollbackCmd, VersionsCmd, parse
 
 TAG = "staging-v0.0.2-b2c3d4e-1738860123"
 
@@ -49,3 +50,25 @@ def test_refusals_name_the_problem(command: str, text: str, fragment: str) -> No
     with pytest.raises(InvalidInput) as err:
         parse(command, text)
     assert fragment in str(err.value)
+
+
+PIPELINE = ("develop", "staging", "production")
+
+
+@pytest.mark.parametrize(("command", "text", "expected"), [
+    ("/promote", "backend", PromoteServiceCmd("backend")),
+    ("/promote", "backend to production", PromoteServiceCmd("backend", "production")),
+    ("/promote", "backend to production hotfix", PromoteServiceCmd("backend", "production", "hotfix")),
+    ("/promote", "", PickCmd()),
+    ("/promote", "help", HelpCmd("/promote")),
+    ("/promote", "staging to production", ReleaseCmd("staging", "production", ())),
+    ("/versions", "production", VersionsCmd(env="production")),
+    ("/versions", "backend", VersionsCmd("backend")),
+])  # fmt: skip
+def test_services_and_environments_are_told_apart_by_the_pipeline(command: str, text: str, expected: object) -> None:
+    assert parse(command, text, PIPELINE) == expected
+
+
+def test_a_broken_tag_is_still_read_as_a_tag() -> None:
+    with pytest.raises(InvalidInput, match="not a build tag"):
+        parse("/promote", "staging-v0.0.1-a1b2c3d-1;rm to production", PIPELINE)
