@@ -16,6 +16,8 @@ from typing import Any
 from bot.core import names
 from bot.core.clock_text import parse_duration
 from bot.core.cron import validate_cron
+from bot.core.imageref import canonical_host
+from bot.core.placement import PolicyPlacement
 from bot.core.routes import Route
 from bot.errors import BotError, ConfigError, InvalidInput
 from bot.settings_values import (
@@ -55,10 +57,12 @@ def _unknown(key: str, allowed: frozenset[str]) -> str:
 # environment, registry host and list index), and the keys each may hold. The checks below take their
 # allowed keys from here and `_ELSEWHERE` is derived from it, so a key is known in exactly one table.
 SCHEMA: dict[str, frozenset[str]] = {
-    "": frozenset({"repo", "state_dir", "substitutions", "registries", "pipeline", "environments", "slack", "flux"}),
+    "": frozenset(
+        {"repo", "state_dir", "substitutions", "registries", "pipeline", "environments", "policies", "slack", "flux"}
+    ),
     "repo": frozenset({"url", "branch", "path", "author", "timeout"}),
     "repo.author": frozenset({"name", "email"}),
-    "registries.<host>": frozenset({"insecure", "layout", "timeout"}),
+    "registries.<host>": frozenset({"insecure", "layout", "timeout", "endpoint"}),
     "environments.<env>": frozenset(
         {
             "require_deployed_in_source",
@@ -69,8 +73,10 @@ SCHEMA: dict[str, frozenset[str]] = {
             "approval_ttl",
             "freezes",
             "break_glass",
+            "paths",
         }
     ),
+    "policies.<ns/name>": frozenset({"env", "envs", "service"}),
     "environments.<env>.promoters": frozenset({"users", "groups"}),
     "environments.<env>.freezes[]": frozenset({"cron", "duration", "reason"}),
     "slack": frozenset({"api_url"}),
@@ -212,7 +218,18 @@ def _environment(c: _Checker, path: str, raw: object) -> EnvironmentSettings:
         ),
         approvals=approvals,
         approval_ttl=ttl,
+        paths=_paths(c, f"{path}.paths", m.get("paths")),
     )
+
+
+def _paths(c: _Checker, path: str, raw: object) -> tuple[str, ...]:
+    out = []
+    for i, p in enumerate(_strings(c, path, raw)):
+        if ".." in p.split("/") or not re.fullmatch(r"[A-Za-z0-9._/-]{1,200}", p):
+            c.bad(f"{path}[{i}]", "a directory inside the repository, like apps/staging", p)
+        else:
+            out.append(p)
+    return tuple(out)
 
 
 def _repo(c: _Checker, top: dict[str, Any]) -> RepoSettings:
@@ -251,24 +268,66 @@ def _substitutions(c: _Checker, raw: object) -> dict[str, str]:
 
 
 def _registries(c: _Checker, raw: object, base_dir: Path) -> dict[str, RegistrySettings]:
-    regs = {}
+    """Keyed by the host Flux resolves (`docker.io` is `index.docker.io`), so a setting is never silently unused."""
+    regs: dict[str, RegistrySettings] = {}
+    spelled: dict[str, str] = {}
     for host, value in c.mapping("registries", raw, frozenset()).items():
         if not re.fullmatch(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?", host):
             c.bad(f"registries.{host}", "a registry host like ghcr.io or 127.0.0.1:5000", host)
+            continue
+        real = canonical_host(host)
+        if real in spelled:
+            c.problems.append(
+                f"registries.{host}: the same registry as registries.{spelled[real]} ({real}); keep one of them"
+            )
+            continue
+        spelled[real] = host
         r = c.mapping(f"registries.{host}", value, SCHEMA["registries.<host>"])
         layout = c.string(f"registries.{host}.layout", r.get("layout"), "")
-        regs[host] = RegistrySettings(
+        endpoint = c.string(f"registries.{host}.endpoint", r.get("endpoint"), "", r"[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+        if layout and endpoint:
+            c.problems.append(f"registries.{host}: give layout or endpoint, not both")
+        regs[real] = RegistrySettings(
             insecure=c.boolean(f"registries.{host}.insecure", r.get("insecure"), False),
             layout=(base_dir / layout) if layout else None,
             timeout=c.seconds(f"registries.{host}.timeout", r.get("timeout"), 10.0),
+            endpoint=endpoint.lower(),
         )
     return regs
 
 
-def _pipeline(c: _Checker, raw: object, known: list[str]) -> list[str]:
+def _policies(c: _Checker, raw: object, pipeline: list[str]) -> dict[str, PolicyPlacement]:
+    out = {}
+    for key, value in c.mapping("policies", raw, frozenset()).items():
+        path = f'policies."{key}"'
+        if not re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?", key):
+            c.bad(path, "an ImagePolicy as <namespace>/<name>, like flux-system/staging-app", key)
+            continue
+        m = c.mapping(path, value, SCHEMA["policies.<ns/name>"])
+        one = c.string(f"{path}.env", m.get("env"), "")
+        many = _strings(c, f"{path}.envs", m.get("envs"))
+        if one and many:
+            c.problems.append(f"{path}: give env or envs, not both")
+        envs = (one,) if one else many
+        for env in envs:
+            if pipeline and env not in pipeline:
+                c.problems.append(f"{path}: unknown environment {env!r} (pipeline: {', '.join(pipeline)})")
+        service = c.string(f"{path}.service", m.get("service"), "")
+        if service:
+            try:
+                names.service_name(service)
+            except BotError as err:
+                c.problems.append(f"{path}.service: {err.message}")
+        out[key] = PolicyPlacement(envs=envs, service=service)
+    return out
+
+
+def _pipeline(c: _Checker, raw: object) -> list[str]:
+    """The environments in promotion order. `environments:` need not list them all: an environment it leaves
+    out takes the defaults (discovery finds its policies all the same)."""
     pipeline: list[str] = []
-    if not isinstance(raw, list) or len(raw) < 2:
-        c.bad("pipeline", "a list of at least two environments", raw)
+    if not isinstance(raw, list) or not raw:
+        c.bad("pipeline", "a list of environments, in promotion order", raw)
         return pipeline
     for i, env in enumerate(raw):
         try:
@@ -276,9 +335,7 @@ def _pipeline(c: _Checker, raw: object, known: list[str]) -> list[str]:
         except BotError:
             c.bad(f"pipeline[{i}]", "an environment name (lowercase letters, digits, dashes)", env)
             continue
-        if known and env not in known:
-            c.problems.append(f"pipeline[{i}]: unknown environment {env!r} (known: {', '.join(known)})")
-        elif env in pipeline:
+        if env in pipeline:
             c.problems.append(f"pipeline[{i}]: {env!r} appears twice")
         else:
             pipeline.append(str(env))
@@ -339,12 +396,13 @@ def parse(data: object, *, base_dir: Path, source: str = "config") -> Settings:
     subs = _substitutions(c, top.get("substitutions"))
     regs = _registries(c, top.get("registries"), base_dir)
     envs_raw = c.mapping("environments", top.get("environments"), frozenset())
-    pipeline = _pipeline(c, top.get("pipeline", list(DEFAULT_PIPELINE)), list(envs_raw))
+    pipeline = _pipeline(c, top.get("pipeline", list(DEFAULT_PIPELINE)))
     envs = {}
     for env, raw in envs_raw.items():
         if pipeline and env not in pipeline:
             c.problems.append(f"environments.{env}: not in pipeline (pipeline: {', '.join(pipeline)})")
         envs[env] = _environment(c, f"environments.{env}", raw)
+    policies = _policies(c, top.get("policies"), pipeline)
     slack = c.mapping("slack", top.get("slack"), SCHEMA["slack"])
     flux = _flux(c, top.get("flux"))
     state_dir = Path(c.string("state_dir", top.get("state_dir"), ".gitops-bot"))
@@ -357,6 +415,7 @@ def parse(data: object, *, base_dir: Path, source: str = "config") -> Settings:
         registries=regs,
         pipeline=tuple(pipeline),
         environments=envs,
+        policies=policies,
         slack_api_url=c.string("slack.api_url", slack.get("api_url"), "https://slack.com/api/"),
         flux=flux,
         source=source,

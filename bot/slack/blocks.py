@@ -15,6 +15,8 @@ from enum import StrEnum
 from bot.core.clock_text import age
 from bot.core.plan import PromotionPlan, ResumePlan, RollbackPlan
 from bot.promotion.versions import EnvVersion, VersionsReport
+from bot.slack import messages as say
+from bot.slack.flux_text import escape
 
 Block = dict[str, object]
 
@@ -102,7 +104,8 @@ def _cell(env: str, v: EnvVersion, now: float) -> str:
 def versions(report: VersionsReport, now: float | None = None) -> list[Block]:
     now = time.time() if now is None else now
     blocks: list[Block] = [section(f"*Versions* at `{report.revision[:7]}`  ·  ⏸ held  ⬆ newer build available")]
-    for svc in report.services[:24]:  # two blocks per service stay under Slack's 50-block cap
+    cap = 23 if report.problems else 24  # two blocks per service (+ the problems) stay under Slack's 50-block cap
+    for svc in report.services[:cap]:
         fields = [{"type": "mrkdwn", "text": _cell(e, v, now)} for e, v in list(svc.environments.items())[:9]]
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*{svc.name}*"}, "fields": fields})
         ahead = _ahead(report.pipeline, svc.environments)
@@ -120,8 +123,10 @@ def versions(report: VersionsReport, now: float | None = None) -> list[Block]:
                     ],
                 }
             )
-    if len(report.services) > 24:
-        blocks.append(context(f"…and {len(report.services) - 24} more; ask for one with `/versions <service>`."))
+    if len(report.services) > cap:
+        blocks.append(context(f"…and {len(report.services) - cap} more; ask for one with `/versions <service>`."))
+    if report.problems:
+        blocks.append(context(say.discovery_problems([escape(p) for p in report.problems])))
     return blocks
 
 
@@ -175,7 +180,7 @@ def release_preview(
 
 
 def rollback_preview(plan: RollbackPlan, request_id: str, *, needs_confirm_dialog: bool, approvals: int) -> list[Block]:
-    lines = [f"Roll back *{plan.service}* in *{plan.env}*: `{plan.from_tag}` → `{plan.to_tag}`"]
+    lines = [f"Roll back *{plan.service}* in *{plan.env}*: `{plan.from_tag or '?'}` → `{plan.to_tag}`"]
     if plan.hold:
         lines.append(
             f"⏸ Automation `{plan.hold}` will be *held* (spec.suspend: true) so Flux cannot bump it back. "

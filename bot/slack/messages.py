@@ -48,6 +48,14 @@ def versions_title(revision: str) -> str:
     return f"Versions at {revision[:7]}"
 
 
+def discovery_problems(problems: Sequence[str], shown: int = 5) -> str:
+    """What discovery could not place or read, under /versions (the full list: `gitops-bot check`)."""
+    lines = [f"⚠️ *{len(problems)} problem(s) in the repository*"] + [f"• {p}" for p in problems[:shown]]
+    if len(problems) > shown:
+        lines.append(f"…and {len(problems) - shown} more; `gitops-bot check` lists them all.")
+    return "\n".join(lines)
+
+
 def nothing_to_do(why: str) -> str:
     return f"Nothing to do: {why}"
 
