@@ -62,3 +62,18 @@ def test_every_status_a_thread_can_show_has_its_icon() -> None:
     for status in blocks.Shown:
         shown = blocks.status_message("promote *x*", status)[0]["text"]
         assert isinstance(shown, dict) and f"{blocks.STATUS_ICON[status]} promote *x* — *{status}*" == shown["text"]
+
+
+def test_discovery_problems_show_under_versions_within_the_block_cap() -> None:
+    from dataclasses import replace
+
+    problems = (
+        *(f'p{i}.yaml: ImagePolicy a/p{i}: cannot tell its environment; set policies."a/p{i}".env' for i in range(7)),
+        "x.yaml:3: marker names a:<b>, which no ImagePolicy defines",
+    )
+    for n in (1, 200):
+        out = blocks.versions(replace(_report(n), problems=problems), now=300)
+        assert len(out) <= 50
+        text = out[-1]["elements"][0]["text"]  # type: ignore[index]
+        assert text.startswith("⚠️ *8 problem(s) in the repository*")
+        assert 'set policies."a/p0".env' in text and "…and 3 more; `gitops-bot check` lists them all." in text
