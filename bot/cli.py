@@ -156,7 +156,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
     out = _act(args, RollbackCmd(args.env, args.service, args.to), dry_run=args.dry_run)
     p = out.plan
-    print(f"{p.service} in {p.env}: {p.from_tag} → {p.to_tag}")
+    print(f"{p.service} in {p.env}: {p.from_tag or '?'} → {p.to_tag}")
     for ch in p.edit.changes:
         print(f"  {ch.file}: {ch.old} → {ch.new}")
     if p.hold:

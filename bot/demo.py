@@ -168,7 +168,7 @@ def run(root: Path | None = None, out: Callable[[str], None] = print, color: boo
 
     step(f"/rollback production backend   (as {BOB})")
     rb = rollback(ctx, RollbackRequest(env="production", who=BOB, service="backend"))
-    out(f"backend in production: {rb.plan.from_tag} → {rb.plan.to_tag}")
+    out(f"backend in production: {rb.plan.from_tag or '?'} → {rb.plan.to_tag}")
     out(
         style(
             f"⏸ automation {rb.plan.hold} is held so Flux cannot bump it back; "

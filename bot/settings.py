@@ -14,7 +14,8 @@ import yaml
 
 from bot.core.clock_text import parse_duration
 from bot.errors import ConfigError
-from bot.settings_parse import SECRET_ENV, parse
+from bot.settings_checker import SECRET_ENV
+from bot.settings_parse import parse
 from bot.settings_values import (
     DEFAULT_PIPELINE,
     Author,

@@ -8,7 +8,6 @@ refused and the message names the environment variable to use instead.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,11 @@ from typing import Any
 from bot.core import names
 from bot.core.clock_text import parse_duration
 from bot.core.cron import validate_cron
+from bot.core.imageref import canonical_host
+from bot.core.placement import PolicyPlacement
 from bot.core.routes import Route
 from bot.errors import BotError, ConfigError, InvalidInput
+from bot.settings_checker import SCHEMA, Checker
 from bot.settings_values import (
     DEFAULT_PIPELINE,
     Author,
@@ -30,140 +32,8 @@ from bot.settings_values import (
     Settings,
 )
 
-_SECRETISH = re.compile(r"(token|secret|password|passwd|credential|private[_-]?key|api[_-]?key)", re.I)
-# Where each kind of secret must come from instead of the file.
-SECRET_ENV = {
-    "slack": "SLACK_BOT_TOKEN / SLACK_SIGNING_SECRET / SLACK_APP_TOKEN",
-    "flux": "FLUX_WEBHOOK_TOKEN",
-    "repo": "GIT_TOKEN (HTTPS) or GIT_SSH_KEY_FILE (SSH)",
-    "registries": "REGISTRY_<HOST>_USERNAME / REGISTRY_<HOST>_PASSWORD or DOCKER_CONFIG",
-}
 
-
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
-
-
-def _unknown(key: str, allowed: frozenset[str]) -> str:
-    elsewhere = _ELSEWHERE.get(key)
-    if elsewhere:
-        return f"unknown key; did you mean {' or '.join(elsewhere)}?"
-    return f"unknown key (known: {', '.join(sorted(allowed))})"
-
-
-# Every mapping the document may hold, by its key path (`<env>`, `<host>` and `[]` stand for any
-# environment, registry host and list index), and the keys each may hold. The checks below take their
-# allowed keys from here and `_ELSEWHERE` is derived from it, so a key is known in exactly one table.
-SCHEMA: dict[str, frozenset[str]] = {
-    "": frozenset({"repo", "state_dir", "substitutions", "registries", "pipeline", "environments", "slack", "flux"}),
-    "repo": frozenset({"url", "branch", "path", "author", "timeout"}),
-    "repo.author": frozenset({"name", "email"}),
-    "registries.<host>": frozenset({"insecure", "layout", "timeout"}),
-    "environments.<env>": frozenset(
-        {
-            "require_deployed_in_source",
-            "rollback",
-            "channel",
-            "promoters",
-            "approvals",
-            "approval_ttl",
-            "freezes",
-            "break_glass",
-        }
-    ),
-    "environments.<env>.promoters": frozenset({"users", "groups"}),
-    "environments.<env>.freezes[]": frozenset({"cron", "duration", "reason"}),
-    "slack": frozenset({"api_url"}),
-    "flux": frozenset({"path", "routes", "reconcile_timeout", "dedupe_window", "git_poll"}),
-    "flux.routes[]": frozenset({"channel", "kinds", "namespaces", "names", "severities", "reasons", "mention"}),
-}
-# key → every path where it is known, to point a misplaced key (top-level `routes:`) at its place.
-_ELSEWHERE: dict[str, list[str]] = {}
-for _path, _keys in SCHEMA.items():
-    for _key in _keys:
-        _ELSEWHERE.setdefault(_key, []).append(_join(_path, _key))
-
-
-class _Checker:
-    """Collects problems instead of stopping at the first."""
-
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-
-    def bad(self, path: str, expected: str, got: object) -> None:
-        shown = got if isinstance(got, str | int | float | bool) or got is None else type(got).__name__
-        self.problems.append(f"{path}: expected {expected}, got {shown!r}")
-
-    def mapping(self, path: str, value: object, allowed: frozenset[str]) -> dict[str, Any]:
-        """`value` as a dict of its string keys; any other key is a problem. An empty `allowed` takes any
-        key (maps whose keys are names: substitutions, registries, environments)."""
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            self.bad(path, "a mapping", value)
-            return {}
-        for key in value:
-            if not isinstance(key, str):
-                self.bad(path, "string keys", key)
-            elif _SECRETISH.search(key):
-                top = path.split(".", maxsplit=1)[0].split("[", maxsplit=1)[0] or key
-                where = SECRET_ENV.get(top, "an environment variable or a *_FILE path")
-                self.problems.append(
-                    f"{_join(path, key)}: secrets are never read from the config file; set {where} instead"
-                )
-            elif allowed and key not in allowed:
-                self.problems.append(f"{_join(path, key)}: {_unknown(key, allowed)}")
-        return {k: v for k, v in value.items() if isinstance(k, str) and not _SECRETISH.search(k)}
-
-    def string(self, path: str, value: object, default: str, pattern: str | None = None) -> str:
-        if value is None:
-            return default
-        if not isinstance(value, str) or not value.strip():
-            self.bad(path, "a non-empty string", value)
-            return default
-        if pattern and not re.fullmatch(pattern, value):
-            self.bad(path, f"a string matching {pattern}", value)
-        return value
-
-    def boolean(self, path: str, value: object, default: bool) -> bool:
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            self.bad(path, "true or false", value)
-            return default
-        return value
-
-    def name_list(self, path: str, value: object, check: Any) -> tuple[str, ...]:
-        if value is None:
-            return ()
-        if not isinstance(value, list):
-            self.bad(path, "a list", value)
-            return ()
-        out = []
-        for i, item in enumerate(value):
-            try:
-                out.append(check(item) if isinstance(item, str) else check(str(item)))
-            except BotError as err:
-                self.problems.append(f"{path}[{i}]: {err.message}")
-        return tuple(out)
-
-    def seconds(self, path: str, value: object, default: float) -> float:
-        """A timeout: a duration like `10s` or `2m`, or a number of seconds; at most ten minutes."""
-        if value is None:
-            return default
-        got = -1.0
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            got = float(value)
-        elif isinstance(value, str):
-            with contextlib.suppress(ValueError):
-                got = float(parse_duration(value))
-        if not 0 < got <= 600:
-            self.bad(path, "a duration like 10s (above 0, at most 10m)", value)
-            return default
-        return got
-
-
-def _environment(c: _Checker, path: str, raw: object) -> EnvironmentSettings:
+def _environment(c: Checker, path: str, raw: object) -> EnvironmentSettings:
     m = c.mapping(path, raw, SCHEMA["environments.<env>"])
     rollback = c.string(f"{path}.rollback", m.get("rollback"), "hold")
     if rollback not in ("hold", "retag"):
@@ -212,10 +82,21 @@ def _environment(c: _Checker, path: str, raw: object) -> EnvironmentSettings:
         ),
         approvals=approvals,
         approval_ttl=ttl,
+        paths=_paths(c, f"{path}.paths", m.get("paths")),
     )
 
 
-def _repo(c: _Checker, top: dict[str, Any]) -> RepoSettings:
+def _paths(c: Checker, path: str, raw: object) -> tuple[str, ...]:
+    out = []
+    for i, p in enumerate(_strings(c, path, raw)):
+        if ".." in p.split("/") or not re.fullmatch(r"[A-Za-z0-9._/-]{1,200}", p):
+            c.bad(f"{path}[{i}]", "a directory inside the repository, like apps/staging", p)
+        else:
+            out.append(p)
+    return tuple(out)
+
+
+def _repo(c: Checker, top: dict[str, Any]) -> RepoSettings:
     raw = c.mapping("repo", top.get("repo"), SCHEMA["repo"])
     if "repo" not in top:
         c.problems.append("repo: expected a mapping with at least `url`, got nothing")
@@ -238,7 +119,7 @@ def _repo(c: _Checker, top: dict[str, Any]) -> RepoSettings:
     return repo
 
 
-def _substitutions(c: _Checker, raw: object) -> dict[str, str]:
+def _substitutions(c: Checker, raw: object) -> dict[str, str]:
     subs = {}
     for k, v in c.mapping("substitutions", raw, frozenset()).items():
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k):
@@ -250,25 +131,67 @@ def _substitutions(c: _Checker, raw: object) -> dict[str, str]:
     return subs
 
 
-def _registries(c: _Checker, raw: object, base_dir: Path) -> dict[str, RegistrySettings]:
-    regs = {}
+def _registries(c: Checker, raw: object, base_dir: Path) -> dict[str, RegistrySettings]:
+    """Keyed by the host Flux resolves (`docker.io` is `index.docker.io`), so a setting is never silently unused."""
+    regs: dict[str, RegistrySettings] = {}
+    spelled: dict[str, str] = {}
     for host, value in c.mapping("registries", raw, frozenset()).items():
         if not re.fullmatch(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?", host):
             c.bad(f"registries.{host}", "a registry host like ghcr.io or 127.0.0.1:5000", host)
+            continue
+        real = canonical_host(host)
+        if real in spelled:
+            c.problems.append(
+                f"registries.{host}: the same registry as registries.{spelled[real]} ({real}); keep one of them"
+            )
+            continue
+        spelled[real] = host
         r = c.mapping(f"registries.{host}", value, SCHEMA["registries.<host>"])
         layout = c.string(f"registries.{host}.layout", r.get("layout"), "")
-        regs[host] = RegistrySettings(
+        endpoint = c.string(f"registries.{host}.endpoint", r.get("endpoint"), "", r"[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+        if layout and endpoint:
+            c.problems.append(f"registries.{host}: give layout or endpoint, not both")
+        regs[real] = RegistrySettings(
             insecure=c.boolean(f"registries.{host}.insecure", r.get("insecure"), False),
             layout=(base_dir / layout) if layout else None,
             timeout=c.seconds(f"registries.{host}.timeout", r.get("timeout"), 10.0),
+            endpoint=endpoint.lower(),
         )
     return regs
 
 
-def _pipeline(c: _Checker, raw: object, known: list[str]) -> list[str]:
+def _policies(c: Checker, raw: object, pipeline: list[str]) -> dict[str, PolicyPlacement]:
+    out = {}
+    for key, value in c.mapping("policies", raw, frozenset()).items():
+        path = f'policies."{key}"'
+        if not re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?", key):
+            c.bad(path, "an ImagePolicy as <namespace>/<name>, like flux-system/staging-app", key)
+            continue
+        m = c.mapping(path, value, SCHEMA["policies.<ns/name>"])
+        one = c.string(f"{path}.env", m.get("env"), "")
+        many = _strings(c, f"{path}.envs", m.get("envs"))
+        if one and many:
+            c.problems.append(f"{path}: give env or envs, not both")
+        envs = (one,) if one else many
+        for env in envs:
+            if pipeline and env not in pipeline:
+                c.problems.append(f"{path}: unknown environment {env!r} (pipeline: {', '.join(pipeline)})")
+        service = c.string(f"{path}.service", m.get("service"), "")
+        if service:
+            try:
+                names.service_name(service)
+            except BotError as err:
+                c.problems.append(f"{path}.service: {err.message}")
+        out[key] = PolicyPlacement(envs=envs, service=service)
+    return out
+
+
+def _pipeline(c: Checker, raw: object) -> list[str]:
+    """The environments in promotion order. `environments:` need not list them all: an environment it leaves
+    out takes the defaults (discovery finds its policies all the same)."""
     pipeline: list[str] = []
-    if not isinstance(raw, list) or len(raw) < 2:
-        c.bad("pipeline", "a list of at least two environments", raw)
+    if not isinstance(raw, list) or not raw:
+        c.bad("pipeline", "a list of environments, in promotion order", raw)
         return pipeline
     for i, env in enumerate(raw):
         try:
@@ -276,16 +199,14 @@ def _pipeline(c: _Checker, raw: object, known: list[str]) -> list[str]:
         except BotError:
             c.bad(f"pipeline[{i}]", "an environment name (lowercase letters, digits, dashes)", env)
             continue
-        if known and env not in known:
-            c.problems.append(f"pipeline[{i}]: unknown environment {env!r} (known: {', '.join(known)})")
-        elif env in pipeline:
+        if env in pipeline:
             c.problems.append(f"pipeline[{i}]: {env!r} appears twice")
         else:
             pipeline.append(str(env))
     return pipeline
 
 
-def _strings(c: _Checker, path: str, raw: object) -> tuple[str, ...]:
+def _strings(c: Checker, path: str, raw: object) -> tuple[str, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
@@ -294,7 +215,7 @@ def _strings(c: _Checker, path: str, raw: object) -> tuple[str, ...]:
     return tuple(raw)
 
 
-def _flux(c: _Checker, raw: object) -> FluxSettings:
+def _flux(c: Checker, raw: object) -> FluxSettings:
     m = c.mapping("flux", raw, SCHEMA["flux"])
     routes = []
     raw_routes = m.get("routes") or []
@@ -333,18 +254,19 @@ def _flux(c: _Checker, raw: object) -> FluxSettings:
 
 def parse(data: object, *, base_dir: Path, source: str = "config") -> Settings:
     """Validate a loaded YAML document. Relative paths are resolved against `base_dir`."""
-    c = _Checker()
+    c = Checker()
     top = c.mapping("", data, SCHEMA[""])
     repo = _repo(c, top)
     subs = _substitutions(c, top.get("substitutions"))
     regs = _registries(c, top.get("registries"), base_dir)
     envs_raw = c.mapping("environments", top.get("environments"), frozenset())
-    pipeline = _pipeline(c, top.get("pipeline", list(DEFAULT_PIPELINE)), list(envs_raw))
+    pipeline = _pipeline(c, top.get("pipeline", list(DEFAULT_PIPELINE)))
     envs = {}
     for env, raw in envs_raw.items():
         if pipeline and env not in pipeline:
             c.problems.append(f"environments.{env}: not in pipeline (pipeline: {', '.join(pipeline)})")
         envs[env] = _environment(c, f"environments.{env}", raw)
+    policies = _policies(c, top.get("policies"), pipeline)
     slack = c.mapping("slack", top.get("slack"), SCHEMA["slack"])
     flux = _flux(c, top.get("flux"))
     state_dir = Path(c.string("state_dir", top.get("state_dir"), ".gitops-bot"))
@@ -357,6 +279,7 @@ def parse(data: object, *, base_dir: Path, source: str = "config") -> Settings:
         registries=regs,
         pipeline=tuple(pipeline),
         environments=envs,
+        policies=policies,
         slack_api_url=c.string("slack.api_url", slack.get("api_url"), "https://slack.com/api/"),
         flux=flux,
         source=source,

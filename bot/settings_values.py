@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.core.placement import Placement, PolicyPlacement
 from bot.core.routes import Route
 
 DEFAULT_PIPELINE = ("develop", "staging", "production")
@@ -35,6 +36,7 @@ class RegistrySettings:
     insecure: bool = False
     layout: Path | None = None  # serve this host's images from an on-disk OCI image layout
     timeout: float = 10.0  # seconds per HTTP attempt (connect, then each read); failed attempts are retried
+    endpoint: str = ""  # send this host's requests to another server (a mirror, a local registry); "" = the host
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class EnvironmentSettings:
     approval_ttl: int = 1800
     freezes: tuple[FreezeWindow, ...] = ()
     break_glass: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()  # marker files under these repository paths belong to this environment
 
 
 @dataclass(frozen=True)
@@ -83,9 +86,16 @@ class Settings:
     registries: Mapping[str, RegistrySettings] = field(default_factory=dict)
     pipeline: tuple[str, ...] = DEFAULT_PIPELINE
     environments: Mapping[str, EnvironmentSettings] = field(default_factory=dict)
+    policies: Mapping[str, PolicyPlacement] = field(default_factory=dict)  # "ns/name" → where it belongs
     slack_api_url: str = "https://slack.com/api/"
     flux: FluxSettings = field(default_factory=FluxSettings)
     source: str = "<embedded>"
 
     def env(self, name: str) -> EnvironmentSettings:
         return self.environments.get(name) or EnvironmentSettings()
+
+    @property
+    def placement(self) -> Placement:
+        """What discovery needs from the config to place policies the Flux objects do not place."""
+        paths = {env: e.paths for env, e in self.environments.items() if e.paths}
+        return Placement(policies=dict(self.policies), paths=paths)

@@ -50,7 +50,12 @@ log = logging.getLogger(__name__)
 
 
 class RegistryRouter:
-    """Image name → the backend for its host (HTTP client or on-disk OCI layout), one per host."""
+    """Image name → the backend for its host (HTTP client or on-disk OCI layout), one per host.
+
+    Hosts are resolved as Flux resolves them (`locate`), and the settings are keyed the same way. A host's
+    `endpoint` sends its requests to another server (a mirror, a local registry), with that server's
+    credentials: the image's own host's credentials never leave for a server they were not issued by.
+    """
 
     def __init__(
         self,
@@ -75,7 +80,11 @@ class RegistryRouter:
                     backend = OciLayoutRegistry(conf.layout)
                 else:
                     backend = RegistryClient.for_host(
-                        host, insecure=conf.insecure, env=self._env, on_request=self._on_request, timeout=conf.timeout
+                        conf.endpoint or host,
+                        insecure=conf.insecure,
+                        env=self._env,
+                        on_request=self._on_request,
+                        timeout=conf.timeout,
                     )
                 self._backends[host] = backend
         return backend, repo
@@ -109,6 +118,7 @@ def context(
         pipeline=settings.pipeline,
         repo_path=settings.repo.path,
         substitutions=dict(settings.substitutions),
+        placement=settings.placement,
         environments={
             name: Env(
                 require_deployed_in_source=e.require_deployed_in_source,

@@ -32,7 +32,7 @@ TokenFetch = Callable[[str, Mapping[str, str], Credentials | None], requests.Res
 # (host, HTTP status or "error", seconds) for every attempt: the metrics hook (bot/observability.py).
 RequestObserver = Callable[[str, str, float], None]
 
-# Docker Hub is reached as registry-1.docker.io, but `docker login` files it under these keys.
+# Docker Hub is reached as index.docker.io (what Flux resolves it to), but `docker login` files it under these keys.
 _HUB_ALIASES = ("registry-1.docker.io", "index.docker.io", "docker.io", "https://index.docker.io/v1/")
 _PARAM = re.compile(r'([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]+))')
 # Docker's token spec: no expires_in means 60 s; renew a little early so a token cannot lapse mid-call.

@@ -1,60 +1,43 @@
-"""Discovery: from the repository's YAML text to the promotion topology.
+"""Discovery: from the repository's YAML text to the promotion topology, by Flux's own rules.
 
-Input is plain text (path → content) so the same function serves a Git checkout, a test fixture and
-a fuzzer. Output maps each (service, environment) to the ImagePolicy that chooses its tag, the
-ImageRepository it reads, the setter marker sites that carry the tag in Git, and the
-ImageUpdateAutomation that writes them. Problems are collected, never raised: one broken file must
-not hide every other service.
+Input is plain text (path → content) so the same function serves a Git checkout, a test fixture and a fuzzer.
+Output maps each (service, environment) to the ImagePolicy that chooses its tag, the ImageRepository it reads,
+the marker sites an automation writes (bot/core/automations.py: the automation's update.path, namespace and
+policySelector) and that automation. Markers no automation writes are kept apart as `stale`: named in the
+problems, never read as "now", never edited. Problems are collected, never raised: one broken file must not
+hide every other service.
 
-Service = the policy's `imageRepositoryRef.name`. Environment = the policy's namespace when it is in
-the pipeline, else the literal prefix of its filter pattern (`^staging-v...` → staging).
+Every ImagePolicy is its own target, as in Flux, several per image and namespace. Its environment comes from
+bot/core/placement.py. Its service is the ImageRepository's name when it is the only policy on that image in
+that environment, else the policy's own name without its environment affix (`app-1-28`), unless the config
+names it (`policies."<ns>/<name>".service`).
 """
 
 from __future__ import annotations
 
 import functools
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
-from bot.core import setters, yamldocs
+from bot.core import flux_objects, setters, yamldocs
+from bot.core.automations import Automation
+from bot.core.flux_objects import ObjectRef, labels_of, ref_of
 from bot.core.imageref import ImageRef
+from bot.core.placement import Placement, env_of_path, policy_envs, service_base
 from bot.core.policy import PolicySpec
 from bot.core.substitute import substitute
 from bot.errors import BotError, NotFound
 
-IMAGE_GROUP = "image.toolkit.fluxcd.io/"
-_PREFIX = re.compile(r"\^?([a-z][a-z0-9-]*?)-v")
-
-
-@dataclass(frozen=True)
-class ObjectRef:
-    namespace: str
-    name: str
-
-    def __str__(self) -> str:
-        return f"{self.namespace}/{self.name}"
-
-
-@dataclass(frozen=True)
-class Automation:
-    ref: ObjectRef
-    file: str
-    suspended: bool
-    update_path: str
-    match_labels: Mapping[str, str] | None  # None: no policySelector (all policies in the namespace)
-
-    def covers(self, file: str) -> bool:
-        base = self.update_path.strip("./").rstrip("/")
-        return not base or file == base or file.startswith(base + "/")
+__all__ = ["Automation", "ObjectRef", "Placement", "Target", "Topology", "discover"]
 
 
 @dataclass(frozen=True)
 class Target:
-    """One service in one environment."""
+    """One service in one environment: one ImagePolicy and the markers of it that land there."""
 
     service: str
     env: str
@@ -64,9 +47,10 @@ class Target:
     repository: ObjectRef
     exclusion_list: tuple[str, ...] | None
     digest_reflection: str
-    sites: tuple[setters.MarkerSite, ...]
+    sites: tuple[setters.MarkerSite, ...]  # the markers an automation writes (all of them when none exists)
     automation: Automation | None
     policy_file: str = ""
+    stale: tuple[setters.MarkerSite, ...] = ()  # markers of this policy that no automation writes
 
     @property
     def setter(self) -> str:
@@ -126,11 +110,9 @@ class _Doc:
     def kind(self) -> str:
         return str(self.body.get("kind", ""))
 
-    @property
+    @functools.cached_property
     def ref(self) -> ObjectRef:
-        meta = self.body.get("metadata") or {}
-        meta = meta if isinstance(meta, Mapping) else {}
-        return ObjectRef(str(meta.get("namespace") or "default"), str(meta.get("name") or ""))
+        return ref_of(self.body)
 
     @property
     def spec(self) -> Mapping[str, Any]:
@@ -142,15 +124,21 @@ def _documents(files: Mapping[str, str], substitutions: Mapping[str, str], probl
     docs: list[_Doc] = []
     for file in sorted(files):
         text = files[file]
-        if "image.toolkit.fluxcd.io" not in text:  # cheap screen: most manifests are not Flux image objects
-            continue
+        if not setters.is_candidate_file(file) or not flux_objects.may_hold_image_objects(text):
+            continue  # the screen: most manifests, and every CRD bundle, are not Flux image objects
         try:
             loaded = _image_objects(substitute(text, substitutions))
         except (yaml.YAMLError, RecursionError, ValueError) as err:
             mark = getattr(err, "problem_mark", None)
             problems.append(f"{file}: not valid YAML" + (f" (line {mark.line + 1})" if mark else ""))
             continue
-        docs.extend(_Doc(file, body) for body in loaded)
+        for body in loaded:
+            doc = _Doc(file, body)
+            if doc.kind in flux_objects.KINDS:
+                why = flux_objects.api_version_problem(str(body.get("apiVersion")), doc.kind)
+                if why:
+                    problems.append(f"{file}: {doc.kind} {doc.ref}: {why}")
+                docs.append(doc)
     return docs
 
 
@@ -161,40 +149,116 @@ def _image_objects(text: str) -> tuple[Mapping[str, Any], ...]:
     return tuple(
         body
         for body in yamldocs.load_all(text)
-        if isinstance(body, Mapping) and str(body.get("apiVersion", "")).startswith(IMAGE_GROUP)
+        if isinstance(body, Mapping) and flux_objects.is_image_api(body.get("apiVersion"))
     )
 
 
-def _env_of(policy_ns: str, spec: PolicySpec, pipeline: Sequence[str]) -> str | None:
-    if policy_ns in pipeline:
-        return policy_ns
-    m = _PREFIX.match(spec.filter_pattern or "")
-    if m and m.group(1) in pipeline:
-        return m.group(1)
-    return None
+@dataclass
+class _Placed:
+    """A policy placed in one environment, before services are named."""
+
+    doc: _Doc
+    spec: PolicySpec
+    repo: _Doc
+    env: str
+    sites: list[setters.MarkerSite]
+    stale: list[setters.MarkerSite]
+    automation: Automation | None
 
 
-def _automation(doc: _Doc) -> Automation:
-    spec = doc.spec
-    update = spec.get("update") if isinstance(spec.get("update"), Mapping) else {}
-    selector = spec.get("policySelector")
-    labels = None
-    if isinstance(selector, Mapping):
-        ml = selector.get("matchLabels") or {}
-        labels = {str(k): str(v) for k, v in ml.items()} if isinstance(ml, Mapping) else {}
-    return Automation(
-        ref=doc.ref,
-        file=doc.file,
-        suspended=spec.get("suspend") is True,
-        update_path=str((update or {}).get("path") or "."),
-        match_labels=labels,
-    )
+def _access_problem(policy: _Doc, repo: _Doc) -> str:
+    """Flux refuses a cross-namespace imageRepositoryRef unless the repository's spec.accessFrom lets the
+    policy's namespace in (IRC imagepolicy_controller.go `hasAccessToRepository`)."""
+    if repo.ref.namespace == policy.ref.namespace:
+        return ""
+    access = repo.spec.get("accessFrom")
+    selectors = access.get("namespaceSelectors") if isinstance(access, Mapping) else None
+    if not isinstance(selectors, list):
+        return f"ImageRepository {repo.ref} has no spec.accessFrom, so Flux refuses this cross-namespace reference"
+    for sel in selectors:
+        labels = sel.get("matchLabels") if isinstance(sel, Mapping) else None
+        name = labels.get("kubernetes.io/metadata.name") if isinstance(labels, Mapping) else None
+        if name is None or str(name) == policy.ref.namespace:
+            return ""  # other namespace labels live in the cluster; assume they match
+    return f"ImageRepository {repo.ref} spec.accessFrom does not admit namespace {policy.ref.namespace}"
 
 
-def _labels(doc: _Doc) -> Mapping[str, str]:
-    meta = doc.body.get("metadata") or {}
-    labels = meta.get("labels") if isinstance(meta, Mapping) else None
-    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, Mapping) else {}
+def _writer(automations: Sequence[Automation], doc: _Doc, file: str) -> Automation | None:
+    labels = labels_of(doc.body)
+    return next((a for a in automations if a.writes(doc.ref, labels, file)), None)
+
+
+def _place(
+    doc: _Doc,
+    *,
+    spec: PolicySpec,
+    repo: _Doc,
+    sites: Sequence[setters.MarkerSite],
+    automations: Sequence[Automation],
+    pipeline: Sequence[str],
+    placement: Placement,
+    problems: list[str],
+    copies: int = 1,
+) -> list[_Placed]:
+    """The policy's targets. `copies` > 1: the same ns/name is defined once per cluster directory (one cluster
+    per environment, the same namespace in each), and this definition serves only its own directory's env."""
+    labels = labels_of(doc.body)
+    applying = [a for a in automations if a.applies_to(doc.ref, labels)]
+    writers = {id(s): _writer(applying, doc, s.file) for s in sites}
+    if applying:
+        live = [s for s in sites if writers[id(s)] is not None]
+        stale = [s for s in sites if writers[id(s)] is None]
+    else:  # no automation in Git sets this policy: the bot is the only writer of its markers
+        live, stale = list(sites), []
+        if sites:
+            problems.append(
+                f"{doc.file}: ImagePolicy {doc.ref}: no ImageUpdateAutomation in namespace {doc.ref.namespace} "
+                f"selects it, so Flux writes none of its {len(sites)} marker(s); the bot edits them itself"
+            )
+    envs, _how = policy_envs(doc.ref, spec.filter_pattern, pipeline, placement)
+    own = env_of_path(doc.file, pipeline, placement) if copies > 1 else None
+    if own is not None:
+        groups: dict[str, tuple[list[setters.MarkerSite], list[setters.MarkerSite]]] = {
+            own: (
+                [s for s in live if env_of_path(s.file, pipeline, placement) == own],
+                [s for s in stale if env_of_path(s.file, pipeline, placement) == own],
+            )
+        }
+    elif len(envs) == 1:
+        groups = {envs[0]: (live, stale)}
+    else:
+        allowed = envs or tuple(pipeline)
+        groups = {}
+        for kind, group in (("live", live), ("stale", stale)):
+            for s in group:
+                env = env_of_path(s.file, pipeline, placement)
+                if env in allowed:
+                    groups.setdefault(env, ([], []))[0 if kind == "live" else 1].append(s)
+                elif kind == "live":
+                    problems.append(
+                        f"{s.file}:{s.line}: marker for {doc.ref} sits in no environment's directory "
+                        f'({", ".join(allowed)}); set environments.<env>.paths or policies."{doc.ref}".env'
+                    )
+        if not groups and not live:
+            problems.append(
+                f"{doc.file}: ImagePolicy {doc.ref}: cannot tell its environment (its namespace and name name none "
+                f"of {list(pipeline)} and no marker file sits under an environment's directory); set "
+                f'policies."{doc.ref}".env or environments.<env>.paths in the config'
+            )
+    out = []
+    for env, (env_live, env_stale) in groups.items():
+        auto = writers[id(env_live[0])] if env_live else None
+        out.append(_Placed(doc, spec, repo, env, env_live, env_stale, auto))
+    return out
+
+
+def _sites_by_policy(files: Mapping[str, str]) -> dict[str, list[setters.MarkerSite]]:
+    by_policy: dict[str, list[setters.MarkerSite]] = {}
+    for file in sorted(files):
+        if setters.is_candidate_file(file):
+            for site in setters.find_markers(file, files[file]):
+                by_policy.setdefault(site.policy, []).append(site)
+    return by_policy
 
 
 def discover(
@@ -202,24 +266,25 @@ def discover(
     *,
     pipeline: Sequence[str],
     substitutions: Mapping[str, str] | None = None,
-    overrides: Mapping[str, Mapping[str, str]] | None = None,
+    placement: Placement | None = None,
 ) -> Topology:
-    """Build the topology. `overrides` maps "namespace/policy" → {"service": ..., "env": ...}."""
     problems: list[str] = []
-    subs = substitutions or {}
-    docs = _documents(files, subs, problems)
+    placement = placement or Placement()
+    docs = _documents(files, substitutions or {}, problems)
     repos = {d.ref: d for d in docs if d.kind == "ImageRepository"}
-    automations = [_automation(d) for d in docs if d.kind == "ImageUpdateAutomation"]
-    sites_by_setter: dict[str, list[setters.MarkerSite]] = {}
-    for file in sorted(files):
-        if setters.is_candidate_file(file):
-            for site in setters.find_markers(file, files[file]):
-                sites_by_setter.setdefault(site.policy, []).append(site)
-
-    targets: dict[tuple[str, str], Target] = {}
-    for doc in (d for d in docs if d.kind == "ImagePolicy"):
+    automations = [Automation.from_manifest(d.file, d.body) for d in docs if d.kind == "ImageUpdateAutomation"]
+    for a in automations:
+        if a.stalled:
+            problems.append(f"{a.file}: ImageUpdateAutomation {a.ref}: Flux stalls it ({a.stalled}); it writes nothing")
+    by_policy = _sites_by_policy(files)
+    placed: list[_Placed] = []
+    defined: set[str] = set()
+    policy_docs = [d for d in docs if d.kind == "ImagePolicy"]
+    copies = Counter(d.ref for d in policy_docs)
+    for doc in policy_docs:
+        defined.add(f"{doc.ref.namespace}:{doc.ref.name}")
         try:
-            spec = PolicySpec.from_manifest(doc.body)
+            spec = PolicySpec.from_manifest({**doc.body, "apiVersion": flux_objects.GROUP + "/v1"})
         except BotError as err:
             problems.append(f"{doc.file}: ImagePolicy {doc.ref}: {err.message}")
             continue
@@ -228,56 +293,82 @@ def discover(
             problems.append(f"{doc.file}: ImagePolicy {doc.ref}: spec.imageRepositoryRef.name is missing")
             continue
         repo_ref = ObjectRef(str(repo_ref_raw.get("namespace") or doc.ref.namespace), str(repo_ref_raw["name"]))
-        override = (overrides or {}).get(str(doc.ref), {})
-        service = override.get("service", repo_ref.name)
-        env = override.get("env") or _env_of(doc.ref.namespace, spec, pipeline)
-        if env is None:
-            problems.append(
-                f"{doc.file}: ImagePolicy {doc.ref}: cannot tell its environment (namespace and filter prefix "
-                f"are not in the pipeline {list(pipeline)}); set an override in the config"
-            )
-            continue
         repo = repos.get(repo_ref)
         if repo is None:
             problems.append(f"{doc.file}: ImagePolicy {doc.ref}: ImageRepository {repo_ref} not found")
             continue
-        excl = repo.spec.get("exclusionList")
-        setter = f"{doc.ref.namespace}:{doc.ref.name}"
-        sites = tuple(sites_by_setter.get(setter, ()))
-        writer = _writer(automations, doc, sites)
-        if (service, env) in targets:
-            problems.append(f"{doc.file}: ImagePolicy {doc.ref}: a second policy for {service} in {env}; ignored")
-            continue
-        targets[(service, env)] = Target(
-            service=service,
-            env=env,
-            policy=doc.ref,
+        denied = _access_problem(doc, repo)
+        if denied:
+            problems.append(f"{doc.file}: ImagePolicy {doc.ref}: {denied}")
+        sites = by_policy.get(f"{doc.ref.namespace}:{doc.ref.name}", [])
+        placed += _place(
+            doc,
             spec=spec,
-            image=str(repo.spec.get("image", "")),
-            repository=repo_ref,
-            exclusion_list=tuple(str(x) for x in excl) if isinstance(excl, list) else None,
-            digest_reflection=str(doc.spec.get("digestReflectionPolicy") or "Never"),
+            repo=repo,
             sites=sites,
-            automation=writer,
-            policy_file=doc.file,
+            automations=automations,
+            pipeline=pipeline,
+            placement=placement,
+            problems=problems,
+            copies=copies[doc.ref],
         )
-        if not sites:
-            problems.append(f"{service}/{env}: no setter marker names {setter}; promotions have nothing to edit")
-        elif len(targets[(service, env)].current_tags()) > 1:
+    for policy, sites in sorted(by_policy.items()):
+        if policy not in defined:
+            where = ", ".join(sorted({f"{s.file}:{s.line}" for s in sites}))
             problems.append(
-                f"{service}/{env}: marker sites disagree on the tag: {sorted(targets[(service, env)].current_tags())}"
+                f"{where}: marker names {policy}, which no ImagePolicy in the repository defines; not automated"
             )
+    targets = _name_services(placed, placement, problems)
     return Topology(targets=targets, pipeline=tuple(pipeline), automations=tuple(automations), problems=tuple(problems))
 
 
-def _writer(automations: Iterable[Automation], policy: _Doc, sites: Sequence[setters.MarkerSite]) -> Automation | None:
-    """The ImageUpdateAutomation that writes this policy's markers: same namespace, selector matches, path covers."""
-    labels = _labels(policy)
-    for a in automations:
-        if a.ref.namespace != policy.ref.namespace:
+def _name_services(
+    placed: Sequence[_Placed], placement: Placement, problems: list[str]
+) -> dict[tuple[str, str], Target]:
+    per_image: dict[tuple[ObjectRef, str], int] = {}
+    for p in placed:
+        per_image[(p.repo.ref, p.env)] = per_image.get((p.repo.ref, p.env), 0) + 1
+    targets: dict[tuple[str, str], Target] = {}
+    for p in placed:
+        configured = placement.policies.get(str(p.doc.ref))
+        if configured is not None and configured.service:
+            service = configured.service
+        elif per_image[(p.repo.ref, p.env)] == 1:
+            service = p.repo.ref.name
+        else:
+            service = service_base(p.doc.ref.name, p.env)
+        other = targets.get((service, p.env))
+        if other is not None:
+            problems.append(
+                f"{p.doc.file}: ImagePolicy {p.doc.ref}: {other.policy} already is {service} in {p.env}; name one "
+                f'of them with policies."{p.doc.ref}".service in the config'
+            )
             continue
-        if a.match_labels is not None and any(labels.get(k) != v for k, v in a.match_labels.items()):
-            continue
-        if all(a.covers(s.file) for s in sites):
-            return a
-    return None
+        excl = p.repo.spec.get("exclusionList")
+        t = Target(
+            service=service,
+            env=p.env,
+            policy=p.doc.ref,
+            spec=p.spec,
+            image=str(p.repo.spec.get("image", "")),
+            repository=p.repo.ref,
+            exclusion_list=tuple(str(x) for x in excl) if isinstance(excl, list) else None,
+            digest_reflection=str(p.doc.spec.get("digestReflectionPolicy") or "Never"),
+            sites=tuple(p.sites),
+            automation=p.automation,
+            policy_file=p.doc.file,
+            stale=tuple(p.stale),
+        )
+        targets[(service, p.env)] = t
+        where = f"{service}/{p.env}"
+        if p.stale:
+            copies = ", ".join(f"{s.file}:{s.line}" for s in p.stale)
+            problems.append(
+                f"{where}: not automated: {copies} name(s) {t.setter} outside every ImageUpdateAutomation's "
+                "update.path; stale copies, never read or edited"
+            )
+        if not p.sites:
+            problems.append(f"{where}: no automated marker names {t.setter}; promotions have nothing to edit")
+        elif len(t.current_tags()) > 1:
+            problems.append(f"{where}: marker sites disagree on the tag: {sorted(t.current_tags())}")
+    return targets

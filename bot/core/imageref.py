@@ -21,6 +21,7 @@ from bot.errors import InvalidInput
 __all__ = [
     "DOCKER_HUB",
     "ImageRef",
+    "canonical_host",
     "check_digest",
     "check_host",
     "check_ref",
@@ -31,9 +32,10 @@ __all__ = [
     "tag_or_ref",
 ]
 
-# Docker Hub's API host: `docker.io` and `index.docker.io` only name it.
-DOCKER_HUB = "registry-1.docker.io"
-_HUB_ALIASES = ("docker.io", "index.docker.io")
+# Docker Hub as go-containerregistry names it (`name.DefaultRegistry`), which is what Flux's image-reflector
+# resolves every Hub image to; `docker.io` is its alias (`pkg/name/registry.go`).
+DOCKER_HUB = "index.docker.io"
+_HUB_ALIAS = "docker.io"
 _COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
 _REPO = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*", re.ASCII)
 _DIGEST = re.compile(r"sha256:[a-f0-9]{64}", re.ASCII)
@@ -80,9 +82,11 @@ def tag_or_ref(ref: str) -> str:
 def locate(image: str) -> tuple[str, str]:
     """An image repository → (registry host, repository path), strictly checked.
 
-    `127.0.0.1:5000/acme/backend` → (`127.0.0.1:5000`, `acme/backend`); `nginx` → Docker Hub's
-    (`registry-1.docker.io`, `library/nginx`). The first part is a host when it has a `.` or `:` or is
-    `localhost`, as in Docker's reference grammar; hosts are case-insensitive and lowered, paths are not.
+    As Flux resolves it (image-reflector `internal/registry/helper.go` → go-containerregistry
+    `name.ParseReference`, `pkg/name/repository.go`): the first part is a host only when it holds a `.` or
+    `:`, else the image is on Docker Hub (`localhost/app` too); `docker.io` is `index.docker.io`; a one-part
+    Hub name gets `library/`. `127.0.0.1:5000/acme/backend` → (`127.0.0.1:5000`, `acme/backend`);
+    `nginx` → (`index.docker.io`, `library/nginx`). Hosts are case-insensitive and lowered, paths are not.
     """
     parsed = ImageRef.parse(image)
     if parsed.tag or parsed.digest:
@@ -92,15 +96,19 @@ def locate(image: str) -> tuple[str, str]:
             hint="Give the repository only, like ghcr.io/acme/backend.",
         )
     first, sep, rest = image.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost"):
-        host, repo = first.lower(), rest
+    if sep and ("." in first or ":" in first):
+        host, repo = canonical_host(first), rest
     else:
-        host, repo = "docker.io", image
-    if host in _HUB_ALIASES:
-        host = DOCKER_HUB
-        if "/" not in repo:
-            repo = f"library/{repo}"
+        host, repo = DOCKER_HUB, image
+    if host == DOCKER_HUB and "/" not in repo:
+        repo = f"library/{repo}"
     return check_host(host), check_repo(repo)
+
+
+def canonical_host(host: str) -> str:
+    """The registry host as Flux resolves it: lowered, `docker.io` → `index.docker.io`."""
+    lowered = host.lower()
+    return DOCKER_HUB if lowered == _HUB_ALIAS else lowered
 
 
 def _show(value: str) -> str:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core import policer
+from bot.core.flux_objects import GROUP, SERVED_VERSIONS
 from bot.core.goregex import GoRegexError, compile_go, expand, reference_groups
 from bot.core.imageref import ImageRef
 from bot.core.semver import Constraints, InvalidConstraint
@@ -32,7 +33,8 @@ from bot.errors import InvalidInput, PolicyError
 INVALID_POLICY = "InvalidPolicy"
 DEPENDENCY_NOT_READY = "DependencyNotReady"
 KINDS = ("semver", "alphabetical", "numerical")
-API_VERSIONS = ("image.toolkit.fluxcd.io/v1", "image.toolkit.fluxcd.io/v1beta2")
+# Every served version has the same spec shape (IRC api/v1beta1, api/v1beta2, api/v1); only status differs.
+API_VERSIONS = tuple(f"{GROUP}/{v}" for v in reversed(SERVED_VERSIONS))
 DEFAULT_EXCLUSION_LIST = ("^.*\\.sig$",)
 MAX_EXCLUSIONS = 25  # the CRD's maxItems
 
@@ -77,12 +79,12 @@ class PolicySpec:
 
     @classmethod
     def from_manifest(cls, doc: Mapping[str, Any]) -> PolicySpec:
-        """Read an ImagePolicy object (image.toolkit.fluxcd.io/v1 or v1beta2, same spec shape)."""
+        """Read an ImagePolicy object (image.toolkit.fluxcd.io/v1, v1beta2 or v1beta1: one spec shape)."""
         api, kind = doc.get("apiVersion"), doc.get("kind")
         if kind != "ImagePolicy" or api not in API_VERSIONS:
             raise InvalidInput(
                 f"Not an ImagePolicy: apiVersion {api!r}, kind {kind!r}.",
-                hint=f"Expected kind ImagePolicy with apiVersion {' or '.join(API_VERSIONS)}.",
+                hint=f"Expected kind ImagePolicy with apiVersion {', '.join(API_VERSIONS)}.",
             )
         spec = _mapping(doc.get("spec"), "spec") or {}
         choice = _mapping(spec.get("policy"), "spec.policy") or {}

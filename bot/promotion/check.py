@@ -36,7 +36,7 @@ def check(ctx: Context, open_envs: Sequence[str] = ()) -> CheckReport:
         auto = f"{t.automation.ref}{' (held)' if t.held else ''}" if t.automation else "none"
         report.lines.append(
             f"{service}/{env}: policy {t.policy} · image {t.image} · now {t.current_tag() or '?'} · "
-            f"{len(t.sites)} marker(s) · automation {auto}"
+            f"{len(t.sites)} marker(s){f' ({len(t.stale)} stale)' if t.stale else ''} · automation {auto}"
         )
         try:
             registry, repo = ctx.registries.for_image(t.image)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.core.history import CommitRecord
+from bot.core.placement import Placement
 from bot.core.plan import Edit
 
 
@@ -84,6 +85,7 @@ class Context:
     pipeline: tuple[str, ...]
     repo_path: str = "."
     substitutions: Mapping[str, str] | None = None
+    placement: Placement | None = None  # where policies belong when the Flux objects do not say
     environments: Mapping[str, Env] | None = None
     clock: Callable[[], int] | None = None
 

@@ -137,7 +137,8 @@ def promote(ctx: Context, req: PromoteRequest, *, dry_run: bool = False) -> Prom
         now_tag = fresh.topology.target(plan.service, plan.target_env).current_tag()
         if now_tag not in (seen, plan.target_tag):
             raise PushConflict(
-                f"{plan.target_env} changed while promoting: Git now has {now_tag} for {plan.service} (it had {seen}).",
+                f"{plan.target_env} changed while promoting: Git now has {now_tag or 'no single tag'} for "
+                f"{plan.service} (it had {seen or 'no single tag'}).",
                 current=now_tag or "",
                 hint="Check /versions and promote again if still wanted.",
             )

@@ -114,7 +114,7 @@ def rollback(ctx: Context, req: RollbackRequest, *, dry_run: bool = False) -> Ro
             return None  # another replica already rolled back to the same tag
         if current != first.from_tag:
             raise PushConflict(
-                f"{first.service} in {first.env} changed while rolling back: Git now has {current}.",
+                f"{first.service} in {first.env} changed while rolling back: Git now has {current or 'no single tag'}.",
                 current=current or "",
                 hint="Check /versions and roll back again if still needed.",
             )

@@ -44,6 +44,7 @@ class EnvVersion:
     automation: str  # active | held | none
     latest_available: str | None
     last_change: LastChange | None
+    policy: str = ""  # the ImagePolicy, "ns/name"
 
     @property
     def newer_available(self) -> bool:
@@ -77,6 +78,7 @@ class VersionsReport:
                 "automation": v.automation,
                 "latest_available": v.latest_available,
                 "last_change": None if lc is None else {"kind": lc.kind, "commit": lc.commit, "by": lc.by, "at": lc.at},
+                "policy": v.policy,
             }
 
         return {
@@ -84,6 +86,7 @@ class VersionsReport:
             "services": [
                 {"name": s.name, "environments": {e: env(v) for e, v in s.environments.items()}} for s in self.services
             ],
+            "problems": list(self.problems),
         }
 
 
@@ -153,6 +156,7 @@ def versions(ctx: Context, service: str | None = None, *, workers: int = 8) -> V
                 automation="none" if t.automation is None else ("held" if t.held else "active"),
                 latest_available=latest,
                 last_change=_last_change(t, records),
+                policy=str(t.policy),
             )
         out.append(ServiceVersions(s, envs))
     unread = any(p for _, _, p in facts)

@@ -17,7 +17,9 @@ class Workspace:
     @classmethod
     def of(cls, ctx: Context, snapshot: Snapshot) -> Workspace:
         files = snapshot.files(ctx.repo_path)
-        topology = discover(files, pipeline=ctx.pipeline, substitutions=ctx.substitutions or {})
+        topology = discover(
+            files, pipeline=ctx.pipeline, substitutions=ctx.substitutions or {}, placement=ctx.placement
+        )
         return cls(snapshot, files, topology)
 
     @classmethod

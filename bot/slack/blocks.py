@@ -166,7 +166,7 @@ def release_details(plans: Sequence[PromotionPlan]) -> list[Block]:
 
 
 def rollback_details(plan: RollbackPlan) -> list[Block]:
-    lines = [f"Roll back *{plan.service}* in *{plan.env}*: `{plan.from_tag}` → `{plan.to_tag}`"]
+    lines = [f"Roll back *{plan.service}* in *{plan.env}*: `{plan.from_tag or '?'}` → `{plan.to_tag}`"]
     if plan.hold:
         lines.append(
             f"⏸ Automation `{plan.hold}` will be *held* (spec.suspend: true) so Flux cannot bump it back. "

@@ -15,6 +15,7 @@ from bot.core.clock_text import age
 from bot.promotion.versions import EnvVersion, ServiceVersions, VersionsReport
 from bot.slack import messages as say
 from bot.slack.blocks import PROMOTE_FROM_VERSIONS, VERSIONS_PAGE, Block, button, context, section, sections
+from bot.slack.flux_text import escape
 
 PAGE = 15
 FIELDS = 10  # Slack's cap per section
@@ -97,4 +98,5 @@ def env_column(report: VersionsReport, env: str, now: float) -> list[Block]:
 
 
 def _problems(report: VersionsReport) -> list[Block]:
-    return sections([f"⚠️ {p}" for p in report.problems]) if report.problems else []
+    # Problems quote file paths and object names anyone who can push wrote: escaped like any outside text.
+    return sections([f"⚠️ {escape(p)}" for p in report.problems]) if report.problems else []

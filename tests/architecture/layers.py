@@ -19,6 +19,7 @@ LAYER_OF: dict[str, str] = {
     "bot.settings": "settings",
     "bot.settings_values": "settings",
     "bot.settings_parse": "settings",
+    "bot.settings_checker": "settings",
     "bot.promotion": "promotion",
     "bot.actions": "actions",
     "bot.adapters": "adapters",

@@ -304,7 +304,8 @@ def test_dry_run_rollback_prints_the_plan_and_writes_nothing(shared: World) -> N
 
 # --- 7. versions --json ---------------------------------------------------------------------------
 
-ENV_KEYS = {"tag", "version", "sha", "built_at", "image", "digest", "automation", "latest_available", "last_change"}
+ENV_KEYS = {"tag", "version", "sha", "built_at", "image", "digest", "automation", "latest_available", "last_change",
+            "policy"}  # fmt: skip
 
 
 def _expected_env(w: World, svc: str, env: str, latest: str) -> dict[str, Any]:
@@ -317,6 +318,7 @@ def _expected_env(w: World, svc: str, env: str, latest: str) -> dict[str, Any]:
         "latest_available": latest,
         "last_change": {"kind": "other" if by.startswith(PLATFORM[0]) else "automation", "commit": sha,
                         "by": by, "at": iso(int(at))},
+        "policy": f"{env}/{svc}",
     }  # fmt: skip
 
 
@@ -329,6 +331,7 @@ def test_versions_json_matches_the_contract(shared: World) -> None:
                                            for env, v in zip(PIPELINE, ("0.0.3", "0.0.2", "0.0.1"), strict=True)}}
             for svc in SERVICES
         ],
+        "problems": [],
     }  # fmt: skip
     # Backend staging has a newer build waiting (never deployed); the policy must report it.
     expected["services"][0]["environments"]["staging"]["latest_available"] = shared.never_deployed
@@ -342,7 +345,8 @@ def test_versions_json_matches_the_contract(shared: World) -> None:
             assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", v["last_change"]["at"])
     prod = env_of(doc, "backend", "production")
     assert skopeo_digest(shared.registry.host, "acme/backend", prod["tag"]) == prod["digest"]
-    assert versions(shared, "frontend") == {"revision": doc["revision"], "services": doc["services"][1:]}
+    only = {"revision": doc["revision"], "services": doc["services"][1:], "problems": []}
+    assert versions(shared, "frontend") == only
 
 
 def test_check_passes_on_the_seed_layout(shared: World) -> None:

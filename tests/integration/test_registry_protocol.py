@@ -244,11 +244,11 @@ def test_invalid_input_sends_no_request(fake: FakeRegistry, bad: str) -> None:
     [
         ("127.0.0.1:5000/acme/backend", ("127.0.0.1:5000", "acme/backend")),
         ("ghcr.io/acme/backend", ("ghcr.io", "acme/backend")),
-        ("localhost/acme", ("localhost", "acme")),
-        ("nginx", ("registry-1.docker.io", "library/nginx")),
-        ("bitnami/nginx", ("registry-1.docker.io", "bitnami/nginx")),
-        ("docker.io/nginx", ("registry-1.docker.io", "library/nginx")),
-        ("index.docker.io/acme/x", ("registry-1.docker.io", "acme/x")),
+        ("localhost/acme", ("index.docker.io", "localhost/acme")),  # go-containerregistry: no `.`/`:`, Hub
+        ("nginx", ("index.docker.io", "library/nginx")),
+        ("bitnami/nginx", ("index.docker.io", "bitnami/nginx")),
+        ("docker.io/nginx", ("index.docker.io", "library/nginx")),
+        ("index.docker.io/acme/x", ("index.docker.io", "acme/x")),
         ("GHCR.IO/acme/x", ("ghcr.io", "acme/x")),
     ],
 )

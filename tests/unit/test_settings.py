@@ -31,7 +31,8 @@ def test_every_problem_is_reported_at_once() -> None:
             base_dir=Path("/"),
         )
     problems = err.value.problems
-    assert "pipeline[2]: unknown environment 'prodution' (known: develop, staging, production)" in problems
+    # The typo is caught from the environments' side: they need not list every pipeline environment.
+    assert "environments.production: not in pipeline (pipeline: develop, staging, prodution)" in problems
     assert any(p.startswith("repo.token: secrets are never read") and "GIT_TOKEN" in p for p in problems)
     assert any(
         p.startswith("registries.ghcr.io.password") and "REGISTRY_<HOST>_PASSWORD" in p for p in problems
@@ -103,8 +104,8 @@ def _problems(raw: dict[str, object]) -> list[str]:
         ({"freezes": []}, "freezes: unknown key; did you mean environments.<env>.freezes?"),
         ({"api_url": "https://x/"}, "api_url: unknown key; did you mean slack.api_url?"),
         ({"url": "https://x/y.git"}, "url: unknown key; did you mean repo.url?"),
-        ({"jobs": {}}, "jobs: unknown key (known: environments, flux, pipeline, registries, repo, slack, state_dir,"
-                       " substitutions)"),
+        ({"jobs": {}}, "jobs: unknown key (known: environments, flux, pipeline, policies, registries, repo, slack,"
+                       " state_dir, substitutions)"),
     ],
 )  # fmt: skip
 def test_unknown_top_level_keys_are_refused_and_pointed_home(extra: dict[str, object], problem: str) -> None:
@@ -122,7 +123,7 @@ def test_nested_unknown_keys_are_pointed_home_too() -> None:
     assert _problems(raw) == [
         "environments.staging.routes: unknown key; did you mean flux.routes?",
         "environments.production.colour: unknown key (known: approval_ttl, approvals, break_glass, channel, freezes,"
-        " promoters, require_deployed_in_source, rollback)",
+        " paths, promoters, require_deployed_in_source, rollback)",
         "flux.freezes: unknown key; did you mean environments.<env>.freezes?",
     ]
 
@@ -157,3 +158,53 @@ def test_settings_does_not_import_flux_or_apscheduler() -> None:
             a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
         }
         assert not {m for m in imported if m and m.startswith(("bot.flux", "apscheduler"))}, name
+
+
+def test_partial_environments_merge_with_the_pipeline() -> None:
+    # old code: "pipeline[0]: unknown environment 'develop' (known: production)"
+    s = settings.parse(
+        {"repo": {"url": "https://x/y.git"}, "environments": {"production": {"promoters": {"groups": ["sre"]}}}},
+        base_dir=Path("/"),
+    )
+    assert s.pipeline == ("develop", "staging", "production")
+    assert s.env("production").promoters.groups == ("sre",) and s.env("develop").promoters.anyone
+
+
+def test_policies_and_paths_place_what_discovery_cannot() -> None:
+    s = settings.parse(
+        {**BASE, "policies": {"flux-system/live-app": {"env": "production", "service": "app"},
+                              "apps/podinfo": {"envs": ["staging", "production"]}},
+         "environments": {"staging": {"paths": ["environments/stg"]}, "production": {}}},
+        base_dir=Path("/"),
+    )  # fmt: skip
+    placement = s.placement
+    assert placement.policies["flux-system/live-app"].envs == ("production",)
+    assert placement.policies["flux-system/live-app"].service == "app"
+    assert placement.policies["apps/podinfo"].envs == ("staging", "production")
+    assert placement.paths == {"staging": ("environments/stg",)}
+
+
+def test_bad_policy_placements_name_their_key() -> None:
+    assert _problems({**BASE, "policies": {"live-app": {"env": "production"},
+                                           "a/b": {"env": "qa", "colour": 1},
+                                           "c/d": {"env": "staging", "envs": ["production"]}}}) == [
+        'policies."live-app": expected an ImagePolicy as <namespace>/<name>, like flux-system/staging-app, '
+        "got 'live-app'",
+        'policies."a/b".colour: unknown key (known: env, envs, service)',
+        "policies.\"a/b\": unknown environment 'qa' (pipeline: staging, production)",
+        'policies."c/d": give env or envs, not both',
+    ]  # fmt: skip
+
+
+def test_registry_settings_are_keyed_by_the_host_flux_resolves() -> None:
+    # old code: `registries: {docker.io: ...}` was kept under docker.io and never looked up
+    raw = {**BASE, "registries": {"docker.io": {"insecure": True}, "GHCR.io": {"endpoint": "127.0.0.1:5000"}}}
+    s = settings.parse(raw, base_dir=Path("/"))
+    assert set(s.registries) == {"index.docker.io", "ghcr.io"}
+    assert s.registries["ghcr.io"].endpoint == "127.0.0.1:5000"
+    assert _problems({**BASE, "registries": {"docker.io": {}, "index.docker.io": {}}}) == [
+        "registries.index.docker.io: the same registry as registries.docker.io (index.docker.io); keep one of them"
+    ]
+    assert _problems({**BASE, "registries": {"ghcr.io": {"endpoint": "http://x/"}}}) == [
+        "registries.ghcr.io.endpoint: expected a string matching [A-Za-z0-9.-]+(:[0-9]{1,5})?, got 'http://x/'"
+    ]

@@ -87,14 +87,14 @@ def test_parse_inverts_str(host: str, path: str, tag: str, digest: str) -> None:
         ("127.0.0.1:5000/acme/backend", ("127.0.0.1:5000", "acme/backend")),
         ("ghcr.io/acme/backend", ("ghcr.io", "acme/backend")),
         ("ghcr.io/acme/team/deep/backend", ("ghcr.io", "acme/team/deep/backend")),
-        ("localhost/acme", ("localhost", "acme")),
+        ("localhost/acme", (DOCKER_HUB, "localhost/acme")),  # go-containerregistry: no `.`/`:`, Hub
         ("localhost:5000/acme", ("localhost:5000", "acme")),
         ("nginx", (DOCKER_HUB, "library/nginx")),
         ("bitnami/nginx", (DOCKER_HUB, "bitnami/nginx")),
         ("docker.io/nginx", (DOCKER_HUB, "library/nginx")),
         ("index.docker.io/acme/x", (DOCKER_HUB, "acme/x")),
         ("GHCR.IO/acme/x", ("ghcr.io", "acme/x")),  # hosts are case-insensitive
-        ("a_b/c", (DOCKER_HUB, "a_b/c")),  # no '.', ':' or localhost: a Docker Hub namespace, not a host
+        ("a_b/c", (DOCKER_HUB, "a_b/c")),  # no '.' or ':': a Docker Hub namespace, not a host
     ],
 )
 def test_locate(image: str, expected: tuple[str, str]) -> None:

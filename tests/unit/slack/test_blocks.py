@@ -75,3 +75,20 @@ def test_every_status_a_thread_can_show_has_its_icon() -> None:
     for status in blocks.Shown:
         shown = blocks.status_message("promote *x*", status)[0]["text"]
         assert isinstance(shown, dict) and f"{blocks.STATUS_ICON[status]} promote *x* — *{status}*" == shown["text"]
+
+
+def test_discovery_problems_show_under_versions_escaped_and_within_the_block_cap() -> None:
+    from dataclasses import replace
+
+    from bot.slack import versions_blocks
+
+    problems = (
+        *(f'p{i}.yaml: ImagePolicy a/p{i}: cannot tell its environment; set policies."a/p{i}".env' for i in range(7)),
+        "x.yaml:3: marker names a:<b>, which no ImagePolicy defines",
+    )
+    for n in (1, 200):
+        out = versions_blocks.versions(replace(_report(n), problems=problems), now=300)
+        assert len(out) <= 50
+        text = "\n".join(str(b.get("text", "")) for b in out)
+        assert all(f'set policies."a/p{i}".env' in text for i in range(7))  # every problem, none cut
+        assert "a:&lt;b&gt;" in text and "a:<b>" not in text
