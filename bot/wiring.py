@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -42,9 +43,10 @@ from bot.slack.notices import new_build_payload
 from bot.slack.outbox import Deliverer
 from bot.slack.port import SlackPort, SlackWeb
 from bot.slack.queries import Queries
-from bot.slack.recovery import recover_interrupted
+from bot.slack.recovery import Recovery
 from bot.slack.request_flow import RequestFlow
-from bot.slack.timed import TimedCommands
+from bot.slack.store import RequestRecord
+from bot.slack.timed import TimedCommands, start_scheduled
 
 log = logging.getLogger(__name__)
 
@@ -177,12 +179,22 @@ class Bot:
     deliverer: Deliverer | None = None
     stop_hooks: list[Callable[[], None]] = field(default_factory=list)
     metrics: Metrics = field(default_factory=Metrics)
+    before_drain: list[Callable[[], None]] = field(default_factory=list)  # stop taking work (the scheduler)
 
-    def stop(self) -> None:
+    def stop(self, grace: float | None = None) -> int:
+        """Stop taking work (HTTP, then the scheduler), let in-flight work finish for up to `grace` seconds,
+        then close the rest, the state store last: a push that lands during the grace is recorded as it
+        should be. Returns how many pieces of work were still running; those requests stay `running` in the
+        store, and the next start settles them from Git (bot/slack/recovery.py)."""
+        self.server.stop()
+        for hook in self.before_drain:
+            hook()
+        unfinished = self.workers.shutdown(timeout=grace)
         for hook in self.stop_hooks:
             hook()
-        self.server.stop()
-        self.workers.shutdown()
+        if unfinished:
+            log.warning("%d piece(s) of work still running at shutdown; the next start settles them", unfinished)
+        return unfinished
 
 
 def assemble(
@@ -231,19 +243,23 @@ def assemble(
         clock=clock,
         report=_counted(metrics, timed.report),
         git_poll=settings.flux.git_poll,
+        start_scheduled=lambda item: start_scheduled(flow, item),
+        expired=lambda reqs: flow.expired(cast(list[RequestRecord], reqs)),
     )
+    recovery = Recovery(flow, ctx)
+    jobs["interrupted-requests"] = (recovery.recheck, 5.0)
     scheduler = build_scheduler(jobs)
     scheduler.start()
     readiness.set("scheduler", scheduler.running)
-    bot.stop_hooks.append(lambda: scheduler.shutdown(wait=False))
+    bot.before_drain.append(lambda: scheduler.shutdown(wait=False))
     bot.stop_hooks.append(store.close)
     _check_slack(slack, readiness)
     _check_git(ctx, readiness)
-    _recover(flow, ctx)
+    _recover(recovery)
     if app_token is not None:
         handler = SocketModeHandler(app, app_token)
         handler.connect()  # type: ignore[no-untyped-call]  # non-blocking: HTTP keeps serving probes
-        bot.stop_hooks.append(handler.close)
+        bot.before_drain.append(handler.close)
     return bot
 
 
@@ -285,11 +301,11 @@ def _outbox(  # noqa: PLR0917 - private assembly step of `assemble`, called once
                      watch=bool(token))  # fmt: skip
 
 
-def _recover(flow: RequestFlow, ctx: Context) -> None:
+def _recover(recovery: Recovery) -> None:
     """Settle what a killed predecessor left running; a Git outage now must not keep the bot from starting."""
     try:
-        if found := recover_interrupted(flow, ctx):
-            log.warning("settled %d request(s) interrupted by the last stop", found)
+        if found := recovery.at_start():
+            log.warning("found %d request(s) interrupted by the last stop", found)
     except BotError as err:
         log.warning("could not settle interrupted requests: %s", err.message)
 

@@ -1,11 +1,14 @@
 """Every sentence the bot says in Slack, in one place, so wording is reviewed and changed here only.
 
-Pure functions of values; outside text (tags, reasons, names) arrives already validated by its grammar.
+Pure functions of values. Outside text (reasons, error texts that quote Git or a registry, names, Flux
+messages) goes through `escape` (bot/slack/mrkdwn.py), the one escaping function, wherever it is placed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+from bot.slack.mrkdwn import escape
 
 # --- acknowledgements (sent inside Slack's 3 s) ---------------------------------------------------
 READING_VERSIONS = "⏳ Reading versions…"
@@ -20,11 +23,11 @@ def not_available(command: str) -> str:
 
 
 def problem(text: str) -> str:
-    return f"⚠️ {text}"
+    return f"⚠️ {escape(text)}"
 
 
 def refused(text: str) -> str:
-    return f"🚫 {text}"
+    return f"🚫 {escape(text)}"
 
 
 def usage(message: str, hint: str) -> str:
@@ -49,7 +52,7 @@ def versions_title(revision: str) -> str:
 
 
 def nothing_to_do(why: str) -> str:
-    return f"Nothing to do: {why}"
+    return f"Nothing to do: {escape(why)}"
 
 
 def not_held(automation: str) -> str:
@@ -71,6 +74,8 @@ NOT_WAITING_FOR_APPROVAL = "This request is no longer waiting for approval."
 NO_SELF_APPROVAL = "🚫 You cannot approve your own request; another promoter has to."
 APPROVAL_RECORDED = "👍 Approval recorded."
 ALREADY_APPROVED = "You already approved this."
+NOT_CONFIRMED_YET = "The requester has not confirmed this yet; approve it once it shows in the channel."
+NO_COMMIT_DETAIL = "no commit was made: nothing in Git changed"
 STALE_APPROVAL = (
     "⚠️ Stale: the tag, digest or files changed since this was requested, so the approval was refused. "
     "Ask the requester to run the command again."
@@ -106,7 +111,7 @@ def approvals_expired_detail(minutes: int) -> str:
 
 
 def plan_no_longer_holds(err: str) -> str:
-    return f"⚠️ The plan no longer holds: {err}"
+    return f"⚠️ The plan no longer holds: {escape(err)}"
 
 
 def awaiting_approval(summary: str) -> str:
@@ -131,7 +136,12 @@ def committed_detail(sha: str, user: str, approvers: Sequence[str]) -> str:
 
 
 def failed_reply(err: str) -> str:
-    return f"❌ {err}"
+    return f"❌ {escape(err)}"
+
+
+def flux_failed_reply(message: str) -> str:
+    """Flux's own words about a failed reconcile, broadcast to the channel: escaped, so they cannot ping."""
+    return f"❌ {escape(message[:500])}"
 
 
 def held_after_rollback(env: str, service: str) -> str:
@@ -145,14 +155,24 @@ def settled_committed(sha: str) -> str:
     return f"commit `{sha[:12]}` (confirmed from Git after the bot restarted)"
 
 
-INTERRUPTED_DETAIL = "the bot restarted mid-way"
+INTERRUPTED_DETAIL = "the bot restarted mid-way; outcome not known yet"
+NOT_LANDED_DETAIL = "the bot restarted mid-way; no commit reached Git"
 
 
 def interrupted(env: str) -> str:
     return (
-        f"⚠️ The bot restarted while this was running, before its commit reached Git, so nothing "
-        f"changed in {env}. The registry may already hold the new tag: that is harmless (the "
-        "same image, and Flux only deploys what Git says). Run the command again if it is still wanted."
+        f"⚠️ The bot restarted while this was running. Git has no commit for it yet, but a push that was in "
+        f"flight may still land; this thread will say so when Git shows it. The registry may already hold the "
+        f"new {env} tag, and Flux's image automation for {env} picks up the newest tag unless it is held. "
+        "Check /versions before asking again."
+    )
+
+
+def interrupted_not_landed(env: str, minutes: int) -> str:
+    return (
+        f"⚠️ No commit for this reached Git in the {minutes} min after the bot restarted, so Git did not change. "
+        f"The registry may hold the new {env} tag, which Flux's image automation for {env} picks up unless it "
+        "is held: check /versions, and run the command again if it is still wanted."
     )
 
 
@@ -176,7 +196,7 @@ def summary_resume(service: str, env: str) -> str:
 
 # --- freezes, history, schedules ------------------------------------------------------------------
 def frozen(env: str, until: str, user: str, reason: str) -> str:
-    return f"❄ {env} is frozen until {until} by <@{user}>: {reason or 'no reason given'}"
+    return f"❄ {env} is frozen until {until} by <@{user}>: {escape(reason) or 'no reason given'}"
 
 
 def with_commit(text: str, sha: str | None) -> str:
@@ -205,11 +225,23 @@ def schedule_cancelled(schedule_id: str) -> str:
 
 
 def schedule_line(schedule_id: str, at: str, tag: str, env: str, who: str) -> str:
-    return f"`{schedule_id}` {at}  `{tag}` → {env}  by {who}"
+    return f"`{schedule_id}` {at}  `{tag}` → {env}  by {escape(who)}"
 
 
 def scheduled(tag: str, env: str, at: str, user: str, schedule_id: str) -> str:
     return f"🕑 `{tag}` → {env} scheduled for {at} by <@{user}> (id `{schedule_id}`)"
+
+
+DEFERRED_RAN = "its thread has the outcome"
+THREAD_NOT_OPENED_DEFERRED = "Slack did not accept the thread's first message, so nothing was run."
+
+
+def deferred_awaiting(needed: int, minutes: int) -> str:
+    return f"waiting for {needed} approval(s) in its thread; it expires unapproved after {minutes} min"
+
+
+def needs_slack_approvals(env: str) -> str:
+    return f"{env} needs approvals, which only a promotion scheduled from Slack can collect; schedule it there."
 
 
 def scheduled_reply(text: str) -> str:
@@ -217,7 +249,7 @@ def scheduled_reply(text: str) -> str:
 
 
 def schedule_ran(ok: bool, *, tag: str, env: str, schedule_id: str, status: str, result: str) -> str:
-    return f"{'✅' if ok else '❌'} scheduled `{tag}` → {env} ({schedule_id}): {status} {result}"
+    return f"{'✅' if ok else '❌'} scheduled `{tag}` → {env} ({schedule_id}): {status} {escape(result)}"
 
 
 # --- new builds -----------------------------------------------------------------------------------

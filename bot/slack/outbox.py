@@ -34,6 +34,7 @@ from bot.flux.events import (
 from bot.promotion.image_notices import new_automation_bumps
 from bot.promotion.ports import Context
 from bot.slack import blocks, durable
+from bot.slack import messages as say
 from bot.slack.flux_text import coalesce, render, render_image_update
 from bot.slack.port import SlackPort
 from bot.slack.store import Outbox, ThreadRecord
@@ -299,7 +300,7 @@ class Deliverer:
                 with request_id.bound(thread.request_id):
                     log.warning("%s failed to reconcile in %s at %s", thread.service, thread.env, kind.sha[:12],
                                 extra={"commit": thread.commit_sha, "flux_request_id": event_id})  # fmt: skip
-                self._reply(thread.channel, thread.ts, f"❌ {kind.message[:500]}", broadcast=True)
+                self._reply(thread.channel, thread.ts, say.flux_failed_reply(kind.message), broadcast=True)
                 self._update(thread.channel, thread.ts, f"❌ {thread.service} in {thread.env} — *failed*")
                 if self.rollback_button(thread.env):
                     self._rollback_offer(thread.channel, thread.env, thread.service)
