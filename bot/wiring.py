@@ -29,7 +29,7 @@ from bot.adapters.state_store import StateStore
 from bot.core.imageref import locate
 from bot.errors import BotError
 from bot.flux.receiver import FluxReceiver
-from bot.http_server import Response, Router, Server
+from bot.http_server import Request, Response, Router, Server
 from bot.jobs import build_scheduler, standard_jobs
 from bot.observability import Metrics
 from bot.promotion.freeze import Window
@@ -149,16 +149,52 @@ def actions(store: StateStore | None = None) -> Actions:
 
 
 
+Check = Callable[[], tuple[bool, str]]
+
+
 @dataclass
 class Readiness:
-    """Named checks, each (ok, reason), updated by whoever owns that part."""
+    """Named checks, each (ok, reason). A part either sets its state when it changes (`set`) or registers a
+    check (`register`) that a background thread runs every `period` seconds, so `/readyz` answers from
+    memory (cheap, never blocked by a slow remote) and still reflects the present, not the start."""
 
     checks: dict[str, tuple[bool, str]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    probes: dict[str, Check] = field(default_factory=dict)
+    _stopped: threading.Event = field(default_factory=threading.Event)
 
     def set(self, name: str, ok: bool, reason: str = "") -> None:
         with self.lock:
             self.checks[name] = (ok, reason)
+
+    def register(self, name: str, check: Check) -> None:
+        """Run `check` now and then every period; a check that raises counts as failing."""
+        with self.lock:
+            self.probes[name] = check
+        self._run(name, check)
+
+    def refresh(self) -> None:
+        with self.lock:
+            probes = dict(self.probes)
+        for name, check in probes.items():
+            self._run(name, check)
+
+    def _run(self, name: str, check: Check) -> None:
+        try:
+            ok, why = check()
+        except Exception as err:  # a probe must never take the prober down
+            ok, why = False, type(err).__name__
+        self.set(name, ok, why)
+
+    def start(self, period: float = 10.0) -> None:
+        def loop() -> None:
+            while not self._stopped.wait(period):
+                self.refresh()
+
+        threading.Thread(target=loop, name="readiness", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stopped.set()
 
     def response(self) -> Response:
         with self.lock:
@@ -228,7 +264,7 @@ def assemble(
     router.route("GET", "/readyz", lambda _r: readiness.response())
     router.route("GET", "/metrics", metrics.handle)
     if app_token is None:
-        router.mount("/slack/events", SlackRequestHandler(app))
+        router.mount("/slack/events", SlackRequestHandler(app), guard=slack_guard)
     deliverer = _outbox(settings, router, store, ctx, bot_token, clock, flux_token, metrics=metrics)
     server = Server(router, host=listen[0], port=listen[1])
     bot = Bot(settings, server, workers, readiness, store, ctx, deliverer, metrics=metrics)
@@ -250,11 +286,14 @@ def assemble(
     jobs["interrupted-requests"] = (recovery.recheck, 5.0)
     scheduler = build_scheduler(jobs)
     scheduler.start()
-    readiness.set("scheduler", scheduler.running)
+    readiness.register("scheduler", lambda: (scheduler.running, "not running"))
     bot.before_drain.append(lambda: scheduler.shutdown(wait=False))
     bot.stop_hooks.append(store.close)
     _check_slack(slack, readiness)
-    _check_git(ctx, readiness)
+    readiness.register("git", lambda: _git_reachable(ctx))
+    readiness.register("state", lambda: _store_writable(store))
+    readiness.start()
+    bot.before_drain.append(readiness.stop)
     _recover(recovery)
     if app_token is not None:
         handler = SocketModeHandler(app, app_token)
@@ -326,9 +365,35 @@ def _check_slack(slack: SlackPort, readiness: Readiness) -> None:
         readiness.set("slack", False, f"auth.test failed ({type(err.__cause__ or err).__name__})")
 
 
-def _check_git(ctx: Context, readiness: Readiness) -> None:
+def slack_guard(req: Request) -> Response | None:
+    """What Bolt would turn into a 500 and a traceback per request: a timestamp that is not a number, or a
+    body that is not UTF-8. Slack sends neither, so they are refused as unsigned (401) or bad (400), with
+    one short log line."""
+    if not req.headers.get("x-slack-request-timestamp", "").isdigit():
+        log.info("refused a Slack request: X-Slack-Request-Timestamp missing or not a number")
+        return Response.json(401, {"error": "invalid request"})
     try:
-        ctx.repo.sync()
-        readiness.set("git", True)
+        req.body.decode("utf-8")
+    except UnicodeDecodeError:
+        log.info("refused a Slack request: the body is not UTF-8")
+        return Response.json(400, {"error": "invalid request"})
+    return None
+
+
+def _git_reachable(ctx: Context) -> tuple[bool, str]:
+    try:
+        if isinstance(ctx.repo, GitRepo):  # (always, in serve) ls-remote: cheap, takes no clone lock
+            ctx.repo.reachable()
+        else:
+            ctx.repo.sync()
     except BotError as err:
-        readiness.set("git", False, err.message)
+        return False, err.message
+    return True, ""
+
+
+def _store_writable(store: StateStore) -> tuple[bool, str]:
+    try:
+        store.put("readiness.probe", "ok")
+    except BotError as err:
+        return False, err.message
+    return True, ""

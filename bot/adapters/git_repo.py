@@ -53,9 +53,13 @@ class GitRepo:
         self._commits = GroupCommit(
             self._clone,
             ident=Ident(author_name, author_email),
-            retry=Retry(max_tries=None if max_tries is None else max(1, max_tries), backoff=backoff, budget=push_budget),
+            retry=Retry(max_tries=max_tries and max(1, max_tries), backoff=backoff, budget=push_budget),
             on_retry=on_push_retry,
         )
+
+    def reachable(self) -> None:
+        """Raise a GitError unless the remote answers for the branch; cheap enough for a readiness probe."""
+        self._clone.reachable()
 
     def sync(self) -> Snapshot:
         """Clone on first use, then fetch and hard-reset to origin/<branch>; local edits and junk go."""

@@ -11,8 +11,8 @@ import re
 from collections.abc import Sequence
 
 from bot.core.imageref import tag_or_ref
+from bot.core.mrkdwn import escape
 from bot.flux.events import FluxEvent, ImageUpdated, PolicyResolved
-from bot.slack.mrkdwn import escape
 
 __all__ = ["coalesce", "escape", "render", "render_image_update"]
 

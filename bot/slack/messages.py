@@ -1,14 +1,14 @@
 """Every sentence the bot says in Slack, in one place, so wording is reviewed and changed here only.
 
 Pure functions of values. Outside text (reasons, error texts that quote Git or a registry, names, Flux
-messages) goes through `escape` (bot/slack/mrkdwn.py), the one escaping function, wherever it is placed.
+messages) goes through `escape` (bot/core/mrkdwn.py), the one escaping function, wherever it is placed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.slack.mrkdwn import escape
+from bot.core.mrkdwn import escape
 
 # --- acknowledgements (sent inside Slack's 3 s) ---------------------------------------------------
 READING_VERSIONS = "⏳ Reading versions…"

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from bot import request_id as request_ids
 from bot.actions.base import Actions, Args, Run, dump
 from bot.core import commit_message as cm
+from bot.core.mrkdwn import escape
 from bot.errors import BotError, Refused, SlackError
 from bot.promotion.ports import Context
 from bot.promotion.registry_cache import uncached
@@ -28,7 +29,6 @@ from bot.slack import messages as say
 from bot.slack.authz import Authorizer, Denied
 from bot.slack.blocks import Shown
 from bot.slack.durable import DurableSlack
-from bot.slack.mrkdwn import escape
 from bot.slack.port import SlackPort
 from bot.slack.store import RequestRecord, RequestStore, Respond
 from bot.slack.views import VIEWS
