@@ -10,6 +10,9 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import os
+import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -37,7 +40,7 @@ from tests.integration.slack_bot import (
     populate,
     running_bot,
 )
-from tests.integration.world import World, running_world
+from tests.integration.world import PROJECT, World, running_world
 
 DEPLOYERS = "deployers"
 
@@ -261,3 +264,23 @@ def test_item14_approving_re_resolves_the_source_digest_and_refuses_when_it_move
         assert "Stale" in _answers(fake_slack, "a"), _answers(fake_slack, "a")
         assert world.remote.git("for-each-ref") == before.refs
         assert not [t for t in world.registry_tags("backend") if t not in before.registry["acme/backend"]]
+
+
+# --- 12 -----------------------------------------------------------------------------------------------
+TOKEN_IN_URL = "ghp_QUERYSTRINGTOKEN0123456789"
+
+
+def test_item12_a_token_in_the_repository_urls_query_string_is_refused_and_never_shown(world: World) -> None:
+    data: dict[str, Any] = yaml.safe_load(world.config.read_text())
+    data["repo"]["url"] = f"{data['repo']['url']}?access_token={TOKEN_IN_URL}"
+    config = world.root / "token-in-url.yaml"
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    env = {**os.environ, "DOCKER_CONFIG": str(world.root / "docker")}
+    for args in (["versions"], ["check"]):
+        proc = subprocess.run([sys.executable, "-m", "bot", "-c", str(config), *args], cwd=PROJECT, env=env,
+                              capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+        assert proc.returncode != 0, proc.stdout
+        assert TOKEN_IN_URL not in proc.stdout + proc.stderr
+        assert "repo.url" in proc.stderr, proc.stderr
+    clone = world.root / "state" / "repo" / ".git" / "config"
+    assert not clone.exists() or TOKEN_IN_URL not in clone.read_text()
