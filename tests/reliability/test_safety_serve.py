@@ -120,7 +120,8 @@ def test_item6_after_sigkill_mid_push_the_thread_never_claims_nothing_changed_an
     again = c.bots[0].restarted(c.root / "bot0" / "serve-2.log")
     try:
         again.wait_ready()
-        _wait(lambda: "restarted" in _everything(fake), "the thread to mention the restart")
+        _wait(lambda: any(m.is_reply and "restarted" in m.text for m in fake.messages(PROD_CHANNEL)),
+              "the thread's reply about the restart")  # fmt: skip
         assert "nothing changed" not in _everything(fake)
         (d / "pre-receive.go").write_text("0")  # the orphaned push lands after all
         _wait(lambda: _request_ids(c) == [rid], "the orphaned push to land")
