@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from waitress import wasyncore
 from waitress.server import create_server
 
 from bot import request_id
@@ -170,8 +171,15 @@ class Server:
         return self
 
     def stop(self) -> None:
-        self._server.close()
-        self._thread.join(timeout=5)
+        # Closing waitress's sockets from this thread races its select() (EBADF in the loop thread); a thunk
+        # pulled through its trigger closes everything from inside the loop, which then ends on an empty map.
+        server = self._server
+        if self._thread.is_alive():
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+            self._thread.join(timeout=5)
+        else:
+            server.close()
+        server.task_dispatcher.shutdown()
 
     @property
     def url(self) -> str:
