@@ -11,7 +11,12 @@ from bench.table import Row, format_table
 
 
 def main(argv: list[str]) -> int:
-    names = argv or sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith("bench_"))
+    names = argv or sorted(
+        m.name
+        for m in pkgutil.iter_modules(bench.__path__)
+        # Long runs (the contention stress) only when named.
+        if m.name.startswith("bench_") and not getattr(importlib.import_module(f"bench.{m.name}"), "ON_DEMAND", False)
+    )
     rows: list[Row] = []
     for name in names:
         mod = importlib.import_module(f"bench.{name if name.startswith('bench_') else 'bench_' + name}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -18,7 +18,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from bot.promotion import freeze
 from bot.promotion.new_builds import NewBuild, ready_to_promote
 from bot.promotion.ports import Context
-from bot.promotion.schedule import Scheduled, ScheduleStore, run_due_promotions
+from bot.promotion.schedule import Scheduled, ScheduleStore, Start, run_due_promotions
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class Notices(Protocol):
 
 
 class JobStore(Notices, ScheduleStore, Protocol):
-    def expire_requests(self) -> object: ...
+    def expire_requests(self) -> Iterable[object]: ...
 
 
 class GitNotices(Protocol):
@@ -84,11 +84,14 @@ def standard_jobs(
     clock: Callable[[], float] = time.time,
     report: Callable[[Scheduled], None] = lambda _s: None,
     git_poll: float = 60.0,
+    start_scheduled: Start | None = None,
+    expired: Callable[[list[object]], None] = lambda _r: None,
 ) -> dict[str, tuple[Callable[[], object], float]]:
     jobs: dict[str, tuple[Callable[[], object], float]] = {
         "freezes": (lambda: freeze.reconcile(ctx, int(clock())), 60.0),
-        "scheduled-promotions": (lambda: run_due_promotions(ctx, store, int(clock()), report), 30.0),
-        "approval-expiry": (store.expire_requests, 60.0),
+        # Every 5 s: a due schedule is one indexed SQLite read, and "at 14:00" should not mean 14:00:30.
+        "scheduled-promotions": (lambda: run_due_promotions(ctx, store, int(clock()), report, start_scheduled), 5.0),
+        "approval-expiry": (lambda: expired(list(store.expire_requests())), 60.0),
         "new-builds": (lambda: new_build_notices(ctx, store, channel_of, render_new_build), 300.0),
     }
     if deliverer is not None:  # (the deliverer's own loop runs the promotion watchdog every round)

@@ -21,6 +21,8 @@ from bot.settings import Settings
 from bot.wiring import assemble, repo_secrets
 
 log = logging.getLogger(__name__)
+# SIGTERM → exit within this many seconds, below Kubernetes' default terminationGracePeriodSeconds (30).
+SHUTDOWN_GRACE = 20.0
 
 
 def install_logging(
@@ -52,5 +54,10 @@ def serve(config: str | None, listen: str, log_format: LogFormat = "json") -> in
     bot.server.start()
     log.info("gitops-bot listening on %s", bot.server.url)
     done.wait()
-    bot.stop()
+    log.info("stopping: no new work; in-flight work gets %ss to finish", SHUTDOWN_GRACE)
+    if bot.stop(grace=SHUTDOWN_GRACE):
+        # A worker still inside a push would keep the interpreter from exiting (pool threads are joined at
+        # exit) past Kubernetes' grace; its request stays `running`, and the next start settles it from Git.
+        logging.shutdown()
+        os._exit(0)
     return 0

@@ -103,6 +103,10 @@ def _repo(c: Checker, top: dict[str, Any]) -> RepoSettings:
     url = c.string("repo.url", raw.get("url"), "")
     if "://" in url and not url.startswith("ssh://") and "@" in url.split("://", 1)[1].split("/", 1)[0]:
         c.problems.append("repo.url: credentials in the URL are not allowed; set GIT_TOKEN instead")
+    if "://" in url and ("?" in url or "#" in url):
+        # A query string is where tokens hide (`?access_token=…`); it would reach .git/config, logs, /readyz
+        # and Slack replies. Git remotes take none, so refusing costs nothing.
+        c.problems.append("repo.url: a query string or fragment is not allowed (tokens in URLs leak); set GIT_TOKEN")
     author = c.mapping("repo.author", raw.get("author"), SCHEMA["repo.author"])
     repo = RepoSettings(
         url=url,

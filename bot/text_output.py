@@ -35,7 +35,7 @@ def versions(report: VersionsReport, style: Style, now: float | None = None) -> 
         for env, v in svc.environments.items():
             auto = {"held": "⏸ held", "active": "active", "none": "-"}[v.automation]
             newer = f"⬆ {v.latest_available}" if v.newer_available and v.latest_available else ""
-            last = f"{v.last_change.kind} by {v.last_change.by.split(' <')[0]}" if v.last_change else ""
+            last = f"{v.last_change.kind} by {v.last_change.by.rsplit(' <', 1)[0]}" if v.last_change else ""
             rows.append(
                 [
                     svc.name,

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
@@ -27,13 +28,14 @@ from bot.adapters.state_store import StateStore
 from bot.core.imageref import locate
 from bot.errors import BotError
 from bot.flux.receiver import FluxReceiver
-from bot.http_server import Response, Router, Server
+from bot.http_server import Request, Response, Router, Server
 from bot.jobs import build_scheduler, standard_jobs
 from bot.observability import Metrics
 from bot.promotion.freeze import Window
 from bot.promotion.ports import Context, Env, Registry
 from bot.promotion.registry_cache import CachedRegistries
 from bot.promotion.schedule import Scheduled
+from bot.readiness import Readiness
 from bot.settings import RegistrySettings, Settings
 from bot.slack.app import Workers, build_app, web_client
 from bot.slack.authz import Authorizer, SlackDirectory
@@ -41,10 +43,11 @@ from bot.slack.notices import new_build_payload
 from bot.slack.outbox import Deliverer
 from bot.slack.port import SlackPort, SlackWeb
 from bot.slack.queries import Queries
-from bot.slack.recovery import recover_interrupted
+from bot.slack.recovery import Recovery
 from bot.slack.request_flow import RequestFlow
 from bot.slack.socket import SocketLink
-from bot.slack.timed import TimedCommands
+from bot.slack.store import RequestRecord
+from bot.slack.timed import TimedCommands, start_scheduled
 
 log = logging.getLogger(__name__)
 
@@ -157,30 +160,6 @@ def actions(store: StateStore | None = None) -> Actions:
 
 
 
-@dataclass
-class Readiness:
-    """Named checks, each (ok, reason), updated by whoever owns that part."""
-
-    checks: dict[str, tuple[bool, str]] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    # Asked at each /readyz: state only its owner can see as it changes (the Socket Mode connection).
-    probes: dict[str, Callable[[], tuple[bool, str]]] = field(default_factory=dict)
-
-    def set(self, name: str, ok: bool, reason: str = "") -> None:
-        with self.lock:
-            self.checks[name] = (ok, reason)
-
-    def probe(self, name: str, check: Callable[[], tuple[bool, str]]) -> None:
-        with self.lock:
-            self.probes[name] = check
-
-    def response(self) -> Response:
-        with self.lock:
-            checks, probes = dict(self.checks), dict(self.probes)
-        checks |= {name: check() for name, check in probes.items()}
-        ok = bool(checks) and all(v[0] for v in checks.values())
-        body = {name: ("ok" if good else f"failing: {why}") for name, (good, why) in checks.items()}
-        return Response.json(200 if ok else 503, {"ready": ok, "checks": body})
 
 
 @dataclass
@@ -194,12 +173,22 @@ class Bot:
     deliverer: Deliverer | None = None
     stop_hooks: list[Callable[[], None]] = field(default_factory=list)
     metrics: Metrics = field(default_factory=Metrics)
+    before_drain: list[Callable[[], None]] = field(default_factory=list)  # stop taking work (the scheduler)
 
-    def stop(self) -> None:
+    def stop(self, grace: float | None = None) -> int:
+        """Stop taking work (HTTP, then the scheduler), let in-flight work finish for up to `grace` seconds,
+        then close the rest, the state store last: a push that lands during the grace is recorded as it
+        should be. Returns how many pieces of work were still running; those requests stay `running` in the
+        store, and the next start settles them from Git (bot/slack/recovery.py)."""
+        self.server.stop()
+        for hook in self.before_drain:
+            hook()
+        unfinished = self.workers.shutdown(timeout=grace)
         for hook in self.stop_hooks:
             hook()
-        self.server.stop()
-        self.workers.shutdown()
+        if unfinished:
+            log.warning("%d piece(s) of work still running at shutdown; the next start settles them", unfinished)
+        return unfinished
 
 
 def assemble(
@@ -235,7 +224,7 @@ def assemble(
     router.route("GET", "/readyz", lambda _r: readiness.response())
     router.route("GET", "/metrics", metrics.handle)
     if app_token is None:
-        router.mount("/slack/events", SlackRequestHandler(app))
+        router.mount("/slack/events", SlackRequestHandler(app), guard=slack_guard)
     deliverer = _outbox(settings, router, store, ctx, bot_token, clock, flux_token, metrics=metrics, story=flow.story)
     server = Server(router, host=listen[0], port=listen[1])
     bot = Bot(settings, server, workers, readiness, store, ctx, deliverer, metrics=metrics)
@@ -250,21 +239,28 @@ def assemble(
         clock=clock,
         report=_counted(metrics, timed.report),
         git_poll=settings.flux.git_poll,
+        start_scheduled=lambda item: start_scheduled(flow, item),
+        expired=lambda reqs: flow.expired(cast(list[RequestRecord], reqs)),
     )
+    recovery = Recovery(flow, ctx)
+    jobs["interrupted-requests"] = (recovery.recheck, 5.0)
     scheduler = build_scheduler(jobs)
     scheduler.start()
-    readiness.set("scheduler", scheduler.running)
-    bot.stop_hooks.append(lambda: scheduler.shutdown(wait=False))
+    readiness.register("scheduler", lambda: (scheduler.running, "not running"))
+    bot.before_drain.append(lambda: scheduler.shutdown(wait=False))
     bot.stop_hooks.append(store.close)
     _check_slack(slack, readiness)
-    _check_git(ctx, readiness)
-    _recover(flow, ctx)
+    readiness.register("git", lambda: _git_reachable(ctx))
+    readiness.register("state", lambda: _store_writable(store))
+    readiness.start()
+    bot.before_drain.append(readiness.stop)
+    _recover(recovery)
     if app_token is not None:
         # A refused apps.connections.open keeps the bot up and says so on /readyz, as HTTP mode does.
         link = SocketLink(app, app_token, ping_interval=socket_ping, retry_every=socket_retry)
         readiness.probe("slack_socket", link.status)
         link.start()
-        bot.stop_hooks.insert(0, link.close)
+        bot.before_drain.append(link.close)
     return bot
 
 
@@ -307,11 +303,11 @@ def _outbox(  # noqa: PLR0917 - private assembly step of `assemble`, called once
                      watch=bool(token), story=story)  # fmt: skip
 
 
-def _recover(flow: RequestFlow, ctx: Context) -> None:
+def _recover(recovery: Recovery) -> None:
     """Settle what a killed predecessor left running; a Git outage now must not keep the bot from starting."""
     try:
-        if found := recover_interrupted(flow, ctx):
-            log.warning("settled %d request(s) interrupted by the last stop", found)
+        if found := recovery.at_start():
+            log.warning("found %d request(s) interrupted by the last stop", found)
     except BotError as err:
         log.warning("could not settle interrupted requests: %s", err.message)
 
@@ -332,9 +328,35 @@ def _check_slack(slack: SlackPort, readiness: Readiness) -> None:
         readiness.set("slack", False, f"auth.test failed ({type(err.__cause__ or err).__name__})")
 
 
-def _check_git(ctx: Context, readiness: Readiness) -> None:
+def slack_guard(req: Request) -> Response | None:
+    """What Bolt would turn into a 500 and a traceback per request: a timestamp that is not a number, or a
+    body that is not UTF-8. Slack sends neither, so they are refused as unsigned (401) or bad (400), with
+    one short log line."""
+    if not req.headers.get("x-slack-request-timestamp", "").isdigit():
+        log.info("refused a Slack request: X-Slack-Request-Timestamp missing or not a number")
+        return Response.json(401, {"error": "invalid request"})
     try:
-        ctx.repo.sync()
-        readiness.set("git", True)
+        req.body.decode("utf-8")
+    except UnicodeDecodeError:
+        log.info("refused a Slack request: the body is not UTF-8")
+        return Response.json(400, {"error": "invalid request"})
+    return None
+
+
+def _git_reachable(ctx: Context) -> tuple[bool, str]:
+    try:
+        if isinstance(ctx.repo, GitRepo):  # (always, in serve) ls-remote: cheap, takes no clone lock
+            ctx.repo.reachable()
+        else:
+            ctx.repo.sync()
     except BotError as err:
-        readiness.set("git", False, err.message)
+        return False, err.message
+    return True, ""
+
+
+def _store_writable(store: StateStore) -> tuple[bool, str]:
+    try:
+        store.put("readiness.probe", "ok")
+    except BotError as err:
+        return False, err.message
+    return True, ""

@@ -167,6 +167,13 @@ class GitClone:
             modes[path] = info.split(" ", 1)[0]
         return Snapshot(head, self.workdir, modes)
 
+    def reachable(self) -> None:
+        """Raise unless the remote answers for the branch (`git ls-remote`: no clone lock, no objects)."""
+        out = self.git("ls-remote", "--heads", self.url, self.branch, doing="checking the remote",
+                       network=True, cwd=self.workdir if self.workdir.is_dir() else self.workdir.parent)  # fmt: skip
+        if not out.strip():
+            raise self.failure(f"the remote has no branch {self.branch}", "checking the remote", network=True)
+
     def ensure(self) -> None:
         """A clone to read from: the first read clones; later ones read what the last sync fetched."""
         with self.lock:

@@ -71,9 +71,13 @@ class GitCredentials:
 _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/@\s]*(?:@[^/@\s]*)*)@")
 
 
+# A query string or fragment after a URL's path: where `?access_token=…` would sit.
+_QUERY = re.compile(r"(?P<url>[A-Za-z][A-Za-z0-9+.-]*://[^\s?#]*)[?#][^\s]*")
+
+
 def display_url(url: str) -> str:
-    """The URL as it may appear in a message: no userinfo at all."""
-    return _USERINFO.sub(lambda m: m.group("scheme"), url)
+    """The URL as it may appear in a message: no userinfo, no query string, no fragment."""
+    return _QUERY.sub(lambda m: m.group("url"), _USERINFO.sub(lambda m: m.group("scheme"), url))
 
 
 def split_password(url: str) -> tuple[str, str | None]:

@@ -37,7 +37,7 @@ class GitRepo:
         author_email: str,
         credentials: GitCredentials | None = None,
         timeout: float = 60.0,
-        max_tries: int = 40,
+        max_tries: int | None = None,
         backoff: tuple[float, float] = (0.02, 0.4),
         push_budget: float = 120.0,
         blobless: bool = False,
@@ -53,9 +53,13 @@ class GitRepo:
         self._commits = GroupCommit(
             self._clone,
             ident=Ident(author_name, author_email),
-            retry=Retry(max_tries=max(1, max_tries), backoff=backoff, budget=push_budget),
+            retry=Retry(max_tries=max_tries and max(1, max_tries), backoff=backoff, budget=push_budget),
             on_retry=on_push_retry,
         )
+
+    def reachable(self) -> None:
+        """Raise a GitError unless the remote answers for the branch; cheap enough for a readiness probe."""
+        self._clone.reachable()
 
     def sync(self) -> Snapshot:
         """Clone on first use, then fetch and hard-reset to origin/<branch>; local edits and junk go."""

@@ -50,12 +50,14 @@ class PushResult:
 
 @dataclass(frozen=True)
 class Retry:
-    """How often and how patiently a rejected push is retried.
+    """How patiently a rejected push is retried: until a deadline, not a count.
 
     A busy branch (Flux automation committing every ~100 ms, other replicas) rejects most pushes, and waiting
-    longer between tries does not make a window more likely: many short, jittered tries do."""
+    longer between tries does not make a window more likely: many short, jittered tries do. A rejection
+    means someone else's push landed, so progress is still possible; a count of rejections would give up on
+    a loaded machine while the remote keeps accepting. `max_tries` (None: no count) is for replaying tests."""
 
-    max_tries: int = 40
+    max_tries: int | None = None
     backoff: tuple[float, float] = (0.02, 0.4)  # the first pause's cap, and the cap it doubles up to
     budget: float = 120.0  # seconds from the first try after which no new try starts
     monotonic: Callable[[], float] = time.monotonic
@@ -64,7 +66,7 @@ class Retry:
 
     def pause(self, attempt: int, started: float) -> float | None:
         """Seconds to wait before try `attempt + 1`, or None when the tries or the time budget are spent."""
-        if attempt >= self.max_tries or self.monotonic() >= started + self.budget:
+        if (self.max_tries is not None and attempt >= self.max_tries) or self.monotonic() >= started + self.budget:
             return None
         cap = min(self.backoff[1], self.backoff[0] * 2 ** (attempt - 1))
         return self.rng.uniform(cap / 2, cap)
@@ -192,7 +194,8 @@ class GroupCommit:
             )
             retry.sleep(delay)
         raise PushRetriesExhausted(
-            f"{self._clone.branch} on {self._clone.display_url} kept moving: {attempt} pushes were rejected.",
+            f"{self._clone.branch} on {self._clone.display_url} kept moving: {attempt} pushes were rejected "
+            f"in {retry.monotonic() - started:.0f}s.",
             hint="Something else is pushing to it constantly; try again in a minute.",
         )
 

@@ -50,8 +50,11 @@ class Trailers:
 
 
 def person(name: str, ident: str) -> str:
-    """`Alice <slack:U123ABC>` - the form used in every *-by trailer."""
-    return f"{one_line(name, 'person name', 80)} <{one_line(ident, 'person id', 120)}>"
+    """`Alice <slack:U123ABC>` - the form used in every *-by trailer. The identity is `ident` (the Slack user
+    id, never a name): a display name is the person's to choose, so anything in it that looks like an
+    identity (`Alice <slack:U0ADMIN>`) is dropped, and so are stray angle brackets."""
+    shown = " ".join(re.sub(r"<[^<>]*>|[<>]", " ", one_line(name, "person name", 80)).split())
+    return f"{shown or ident} <{one_line(ident, 'person id', 120)}>"
 
 
 def parse_trailers(message: str) -> Trailers:

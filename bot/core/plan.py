@@ -241,6 +241,14 @@ def plan_promotion(
     elif (cur.major, cur.minor, cur.patch) > (tag.major, tag.minor, tag.patch):
         warnings.append(f"Downgrade: {target_env} runs v{cur.version}, this promotes v{tag.version}.")
     edited, changes = apply_values(files, dst, _values_for(dst, new_tag, digest))
+    if not changes:
+        # Refused here, before the registry is touched: a promotion whose commit would write no marker would
+        # copy the tag, change nothing in Git, and could only be reported as a success that is not one.
+        raise GateRefused(
+            f"No file in Git holds {service}'s {target_env} marker for {dst.setter}, so promoting would change "
+            "nothing in Git.",
+            hint=f'Add the `# {{"$imagepolicy": "…"}}` marker for {dst.setter} to its manifest, then promote again.',
+        )
     lifted = set_suspend(files, edited, dst, False) if dst.held else ""
     if lifted:
         warnings.append(f"{target_env} automation {lifted} is held; this promotion lifts the hold.")

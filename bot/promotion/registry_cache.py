@@ -60,3 +60,9 @@ class CachedRegistries:
         with self._lock:
             cached = self._by_backend.setdefault(id(backend), CachedRegistry(backend, self._ttl))
         return cached, repo
+
+
+def uncached(registries: Registries) -> Registries:
+    """The registries behind the cache: for a decision that must see the registry as it is now (an
+    approval is bound to the digest the source tag has at the moment of the click, not 30 s ago)."""
+    return registries._inner if isinstance(registries, CachedRegistries) else registries

@@ -74,29 +74,41 @@ def listed(store: ScheduleStore) -> list[Scheduled]:
     return store.schedules_in(ScheduleStatus.WAITING)
 
 
+Start = Callable[[Scheduled], tuple[bool, str]]
+"""Runs a due schedule through the front end's gates; (ok, what happened)."""
+
+
+def promote_now(ctx: Context) -> Start:
+    """Run a due schedule with the promote use case alone: the gates that live in Git (pipeline, freezes,
+    deployed-in-source) are checked again now, but nobody's right to promote and no approvals are. `serve`
+    therefore passes the Slack front end's start instead (bot/slack/timed.py `start_scheduled`)."""
+
+    def start(item: Scheduled) -> tuple[bool, str]:
+        res = promote(ctx, PromoteRequest(tag=item.tag, target_env=item.env, who=item.who, service=item.service,
+                                          reason=item.reason or "scheduled", request_id=item.id))  # fmt: skip
+        return True, res.commit or res.plan.noop_reason
+
+    return start
+
+
 def run_due_promotions(
-    ctx: Context, store: ScheduleStore, now: int, report: Callable[[Scheduled], None] = lambda _s: None
+    ctx: Context,
+    store: ScheduleStore,
+    now: int,
+    report: Callable[[Scheduled], None] = lambda _s: None,
+    start: Start | None = None,
 ) -> int:
     """Run every waiting promotion whose time has come, once: taking it is a compare-and-set in the shared
-    store, so a restart, a replica or a racing cancel cannot run it twice. Each runs the full promote use
-    case again, so gates, freezes and the pipeline are re-checked now."""
+    store, so a restart, a replica or a racing cancel cannot run it twice. `start` runs it through the same
+    gates as a promotion asked for now."""
+    run = start or promote_now(ctx)
     ran = 0
     for item in store.schedules_in(ScheduleStatus.WAITING):
         if item.at > now or not store.move_schedule(item.id, ScheduleStatus.RUNNING):
             continue
         try:
-            res = promote(
-                ctx,
-                PromoteRequest(
-                    tag=item.tag,
-                    target_env=item.env,
-                    who=item.who,
-                    service=item.service,
-                    reason=item.reason or "scheduled",
-                    request_id=item.id,
-                ),
-            )
-            done = replace(item, status=ScheduleStatus.DONE, result=res.commit or res.plan.noop_reason)
+            ok, result = run(item)
+            done = replace(item, status=ScheduleStatus.DONE if ok else ScheduleStatus.FAILED, result=result)
         except BotError as err:
             done = replace(item, status=ScheduleStatus.FAILED, result=str(err))
         store.move_schedule(item.id, done.status, done.result)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextvars
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -29,13 +30,28 @@ class Workers:
 
     def __init__(self, size: int = 8) -> None:
         self._pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="slack-work")
+        self._running: set[Future[None]] = set()
+        self._lock = threading.Lock()
 
     def submit(self, fn: Callable[[], None]) -> None:
         # A copy of the caller's context: the slow work logs under the request id of the request that asked.
-        self._pool.submit(contextvars.copy_context().run, fn)
+        future = self._pool.submit(contextvars.copy_context().run, fn)
+        with self._lock:
+            self._running.add(future)
+        future.add_done_callback(self._finished)
 
-    def shutdown(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=False)
+    def _finished(self, future: Future[None]) -> None:
+        with self._lock:
+            self._running.discard(future)
+
+    def shutdown(self, timeout: float | None = None) -> int:
+        """Take no more work, let what runs finish for up to `timeout` seconds (None: as long as it takes);
+        returns how many are still running then."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            running = set(self._running)
+        _, pending = wait(running, timeout=timeout)
+        return len(pending)
 
 
 def build_app(

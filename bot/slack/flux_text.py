@@ -11,7 +11,10 @@ import re
 from collections.abc import Sequence
 
 from bot.core.imageref import tag_or_ref
+from bot.core.mrkdwn import escape
 from bot.flux.events import FluxEvent, ImageUpdated, PolicyResolved
+
+__all__ = ["coalesce", "escape", "render", "render_image_update"]
 
 LINE_CHARS = 300  # one message line; a Flux error message may run to 39000 characters
 LIST_LINES = 10  # change-set lines and image changes shown before "…and N more"
@@ -21,11 +24,6 @@ _SUCCEEDED = frozenset(
 )
 # fluxcd/pkg/ssa ChangeSetEntry.String: `<Kind>/<namespace>/<name> <action>` (no namespace when cluster-scoped).
 _CHANGE_SET_LINE = re.compile(r"[A-Za-z0-9]+/\S+ [a-z]+")
-
-
-def escape(text: str) -> str:
-    """Slack's three control characters; everything else in mrkdwn is safe to send as it is."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _cap(text: str, limit: int = LINE_CHARS) -> str:

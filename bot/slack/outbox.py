@@ -302,7 +302,7 @@ class Deliverer:
                 with request_id.bound(thread.request_id):
                     log.warning("%s failed to reconcile in %s at %s", thread.service, thread.env, kind.sha[:12],
                                 extra={"commit": thread.commit_sha, "flux_request_id": event_id})  # fmt: skip
-                self._reply(thread.channel, thread.ts, f"❌ {kind.message[:500]}", broadcast=True)
+                self._reply(thread.channel, thread.ts, say.flux_failed_reply(kind.message), broadcast=True)
                 self._settle(thread, blocks.Shown.FAILED, say.reconcile_failed_line(thread.env, kind.sha),
                              f"❌ {thread.service} in {thread.env} — *failed*")  # fmt: skip
                 if self.rollback_button(thread.env):

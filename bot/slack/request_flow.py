@@ -9,6 +9,7 @@ Action (bot/actions) plans and runs it, the View (bot/slack/views.py) words it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import uuid
@@ -17,8 +18,10 @@ from collections.abc import Callable
 from bot import request_id as request_ids
 from bot.actions.base import Actions, Args, Run, dump
 from bot.core import commit_message as cm
+from bot.core.mrkdwn import escape
 from bot.errors import BotError, NothingToDo, Refused, SlackError
 from bot.promotion.ports import Context
+from bot.promotion.registry_cache import uncached
 from bot.promotion.states import RequestStatus as S
 from bot.settings import Settings
 from bot.slack import blocks, modals
@@ -26,7 +29,6 @@ from bot.slack import messages as say
 from bot.slack.authz import Authorizer, Denied
 from bot.slack.blocks import Shown
 from bot.slack.durable import DurableSlack
-from bot.slack.flux_text import escape
 from bot.slack.port import SlackPort
 from bot.slack.store import RequestRecord, RequestStore, Respond
 from bot.slack.views import VIEWS
@@ -202,6 +204,11 @@ class RequestFlow:
         if user == req.requester:
             respond(text=say.NO_SELF_APPROVAL, replace_original=False, response_type="ephemeral")
             return
+        # Approvals count only once the requester confirmed (the thread is open): an earlier click, from a
+        # copied button or a replay, must neither run the request nor leave it stuck in `running`.
+        if self.store.thread_of(request_id) is None:
+            respond(text=say.NOT_CONFIRMED_YET, replace_original=False, response_type="ephemeral")
+            return
         try:
             self.authz.check(user, req.env, "approve")
         except Denied as err:
@@ -214,10 +221,12 @@ class RequestFlow:
             respond(text=say.approvals_expired(ttl // 60), replace_original=False, response_type="ephemeral")
             return
         args = self.actions.load(req.payload)
-        requester = self.authz.check(req.requester, req.env)
         try:
+            requester = self.authz.check(req.requester, req.env)
             who = cm.person(requester.name or req.requester, f"slack:{req.requester}")
-            fp = self.actions.of(args).plan(self.ctx, args, who).fingerprint
+            # The registry as it is now, not as cached: an approval binds the digest the source tag has now.
+            now = dataclasses.replace(self.ctx, registries=uncached(self.ctx.registries))
+            fp = self.actions.of(args).plan(now, args, who).fingerprint
         except BotError as err:
             respond(text=say.plan_no_longer_holds(str(err)), replace_original=False, response_type="ephemeral")
             return
@@ -273,6 +282,50 @@ class RequestFlow:
             if reason and thread is not None:
                 self._reply(thread.channel, thread.ts, say.rejected_reply(user, escape(reason)))
 
+    # --- deferred requests (a scheduled promotion falling due) ----------------------------------
+    def start_deferred(self, user: str, args: Args, origin: str = "") -> tuple[bool, str]:
+        """Run a request asked for earlier through the same gates as one asked for now: the requester's right
+        is checked now, the plan is made now (freezes, pipeline, the registry as it is now), and approvals are
+        collected now, bound to that plan, in the thread this opens; without enough of them within
+        `approval_ttl` the request expires and the thread says so. (ok, what happened) for the scheduler."""
+        action = self.actions.of(args)
+        try:
+            person = self.authz.check(user, args.env, action.verb)
+            who = cm.person(person.name or user, f"slack:{user}")
+            fresh = dataclasses.replace(self.ctx, registries=uncached(self.ctx.registries))
+            planned = action.plan(fresh, args, who)
+        except BotError as err:
+            return False, str(err)
+        if planned.noop is not None:
+            return True, planned.noop
+        request_id = uuid.uuid4().hex
+        needed = self.settings.env(args.env).approvals
+        ttl = self.settings.env(args.env).approval_ttl if needed else self.request_ttl
+        self.store.create_request(id=request_id, kind=str(action.kind), env=args.env, service=planned.service,
+                                  requester=user, payload=dump(args), plan_hash=planned.fingerprint,
+                                  expires_at=self.clock() + ttl, origin_channel=origin)  # fmt: skip
+        req = self.store.get_request(request_id)
+        opened = None if req is None else self._open_or_explain(request_id, req, self.summary(req), _ignore)
+        if req is None or opened is None:
+            self.store.transition(request_id, {S.PENDING}, S.FAILED, result="Slack refused the thread")
+            return False, say.THREAD_NOT_OPENED_DEFERRED
+        channel, ts = opened
+        if needed:
+            self.store.transition(request_id, {S.PENDING}, S.PENDING, channel=channel, message_ts=ts)
+            summary = self.summary(req)
+            self._update(channel, ts, blocks.approval_request(summary, request_id, user, needed, []),
+                         say.awaiting_approval(summary))  # fmt: skip
+            return True, say.deferred_awaiting(needed, int(ttl // 60))
+        self._execute(request_id, person.name, user, approvers=())
+        done = self.store.get_request(request_id)
+        return done is not None and done.status == S.DONE, say.DEFERRED_RAN
+
+    def expired(self, requests: list[RequestRecord]) -> None:
+        """Say in each thread that its request expired unapproved (the expiry job moved it)."""
+        for req in requests:
+            minutes = self.settings.env(req.env).approval_ttl // 60
+            self._set_status(req, Shown.EXPIRED, say.approvals_expired_detail(minutes))
+
     # --- execution ------------------------------------------------------------------------------
     def _execute(self, request_id: str, name: str, user: str, approvers: tuple[str, ...]) -> None:
         if not self.store.transition(request_id, {S.PENDING, S.APPROVED}, S.RUNNING):
@@ -295,13 +348,14 @@ class RequestFlow:
         except BotError as err:
             self.store.transition(request_id, {S.RUNNING}, S.FAILED, result=str(err))
             self.store.thread_failed(request_id)
-            self._set_status(req, Shown.FAILED, str(err))
+            self._set_status(req, Shown.FAILED, escape(str(err)))
             self._reply(thread.channel, thread.ts, say.failed_reply(str(err)), broadcast=True)
             return
         self.store.transition(request_id, {S.RUNNING}, S.DONE, result=sha or "")
         if sha:
             self.store.thread_committed(request_id, sha)
-        self._set_status(req, Shown.COMMITTED if sha else Shown.DONE)
+        # "committed" only with a commit: a run that wrote nothing says so.
+        self._set_status(req, Shown.COMMITTED if sha else Shown.DONE, "" if sha else say.NO_COMMIT_DETAIL)
         note = VIEWS[args.kind].after_commit(req.env, req.service)
         if note:
             self._reply(thread.channel, thread.ts, note)
@@ -353,3 +407,7 @@ class RequestFlow:
 
     def _reply(self, channel: str, ts: str, text: str, broadcast: bool = False) -> None:
         self.durable.call("chat_postMessage", channel=channel, ts=ts, text=text, reply_broadcast=broadcast)
+
+
+def _ignore(text: str = "", **_kw: object) -> None:
+    """A `respond` for requests nobody is waiting on in Slack (a scheduled one): the thread says it all."""

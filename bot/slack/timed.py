@@ -7,11 +7,13 @@ environment's channel.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import cast
 
 from bot.actions.base import ActionKind, Actions, Args, Outcome, Run
 from bot.actions.freeze import FreezeCmd
+from bot.actions.promote import PromoteCmd
 from bot.core import commit_message as cm
 from bot.core.clock_text import utc
 from bot.core.freezes import Freeze
@@ -23,7 +25,12 @@ from bot.slack import messages as say
 from bot.slack.authz import Authorizer
 from bot.slack.parse import HistoryCmd, ScheduleCmd
 from bot.slack.port import SlackPort
+from bot.slack.request_flow import RequestFlow
 from bot.slack.store import Respond
+
+# The requester's identity ends the `who` a schedule stores (`Name <slack:U123>`); display names are
+# sanitised of angle brackets (bot/core/commit_message.py `person`), so the last pair is the identity.
+_SLACK_ID = re.compile(r"<slack:([A-Z0-9]+)>\Z")
 
 Result = Callable[[Args, Outcome[object], str], tuple[str, str | None]]  # → (reply, channel announcement)
 
@@ -109,7 +116,7 @@ class TimedCommands:
             respond(text=say.schedule_cancelled(cmd.cancel), response_type="ephemeral")
             return
         waiting = schedules.listed(self.store)
-        lines = [say.schedule_line(i.id, utc(i.at), i.tag, i.env, i.who.split(" <")[0]) for i in waiting]
+        lines = [say.schedule_line(i.id, utc(i.at), i.tag, i.env, i.who.rsplit(" <", 1)[0]) for i in waiting]
         respond(text="\n".join(lines) or say.NOTHING_SCHEDULED, response_type="ephemeral")
 
     def report(self, item: schedules.Scheduled) -> None:
@@ -117,3 +124,17 @@ class TimedCommands:
         done = item.status == "done"
         self._announce(item.env, say.schedule_ran(done, tag=item.tag, env=item.env, schedule_id=item.id,
                                                   status=item.status, result=item.result))  # fmt: skip
+
+
+def start_scheduled(flow: RequestFlow, item: schedules.Scheduled) -> tuple[bool, str]:
+    """A due scheduled promotion, through exactly the gates of one asked for now (the request flow's): the
+    requester's right re-checked, the plan made now, approvals collected now in its thread. One scheduled
+    outside Slack (the CLI) runs only where no approvals are needed: nobody could approve it."""
+    args = PromoteCmd(tag=item.tag, env=item.env, service=item.service, reason=item.reason or "scheduled")
+    m = _SLACK_ID.search(item.who)
+    if m is not None:
+        return flow.start_deferred(m[1], args)
+    if flow.settings.env(item.env).approvals:
+        return False, say.needs_slack_approvals(item.env)
+    out = flow.actions.of(args).run(flow.ctx, args, Run(who=item.who, request_id=item.id))
+    return True, out.commit or ""

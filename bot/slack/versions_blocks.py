@@ -12,10 +12,10 @@ import json
 from collections.abc import Mapping, Sequence
 
 from bot.core.clock_text import age
+from bot.core.mrkdwn import escape
 from bot.promotion.versions import EnvVersion, ServiceVersions, VersionsReport
 from bot.slack import messages as say
 from bot.slack.blocks import PROMOTE_FROM_VERSIONS, VERSIONS_PAGE, Block, button, context, section, sections
-from bot.slack.flux_text import escape
 
 PAGE = 15
 FIELDS = 10  # Slack's cap per section

@@ -14,10 +14,10 @@ from bot.actions.base import ActionKind, Args, Planned
 from bot.actions.promote import PromoteCmd
 from bot.actions.release import ReleaseCmd
 from bot.actions.rollback import RollbackCmd
+from bot.core.mrkdwn import escape
 from bot.core.plan import PromotionPlan, ResumePlan, RollbackPlan
 from bot.slack import blocks
 from bot.slack import messages as say
-from bot.slack.flux_text import escape
 
 Preview = Callable[[Planned[object], str, bool, int], list[blocks.Block]]
 Details = Callable[[Planned[object]], list[blocks.Block]]

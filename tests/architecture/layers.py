@@ -16,6 +16,7 @@ LAYER_OF: dict[str, str] = {
     "bot.log_format": "support",
     "bot.http_server": "support",
     "bot.observability": "support",
+    "bot.readiness": "support",
     "bot.settings": "settings",
     "bot.settings_values": "settings",
     "bot.settings_parse": "settings",

@@ -73,7 +73,8 @@ def test_probes_metrics_and_one_request_id_over_http(world: World, fake_slack: F
         assert re.fullmatch(r"[0-9a-f]{32}", headers["X-Request-Id"])
         status, _, body = http(f"{bot.server.url}/readyz")
         assert status == 200, body
-        assert json.loads(body) == {"ready": True, "checks": {"scheduler": "ok", "slack": "ok", "git": "ok"}}
+        checks = {"scheduler": "ok", "slack": "ok", "git": "ok", "state": "ok"}
+        assert json.loads(body) == {"ready": True, "checks": checks}
 
         types, before = scrape(bot)
         assert {name: types.get(name) for name in FAMILIES} == FAMILIES

@@ -1,7 +1,7 @@
 """Faults that take the bot down or shut Slack out, on real `gitops-bot serve` processes:
 
-- killed between the registry copy and the push landing  → after restart the thread says "interrupted", Git is
-  untouched, and the same promotion then lands once;
+- killed between the registry copy and the push landing  → after restart the thread says "interrupted" with the
+  outcome not known yet, Git is untouched, and the same promotion then lands once;
 - killed after the push landed but before it reported    → after restart Git's Request-id trailer settles it as
   committed;
 - killed between accepting a Flux event and delivering it → the event waits in the SQLite outbox and is
@@ -133,7 +133,9 @@ def test_killed_between_copy_and_push_is_reported_interrupted_and_can_be_run_aga
         again.wait_ready()
         _wait(lambda: "interrupted" in _parent(fake), "the thread to say interrupted")
         [reply] = _replies(fake)
-        assert "restarted while this was running" in reply and "nothing changed in production" in reply
+        # The push was refused here, but the restarted bot cannot know that a push is not still landing:
+        # it says the outcome is not known yet, never "nothing changed" (issue 17, item 6).
+        assert "restarted while this was running" in reply and "nothing changed" not in reply
         assert "Traceback" not in reply and "Error" not in reply
         assert c.remote.head() == c.seeded  # nothing half-written: Git untouched
         assert c.remote.git("fsck", "--no-progress") == ""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.core.mrkdwn import escape
+
 # --- acknowledgements (sent inside Slack's 3 s) ---------------------------------------------------
 READING_VERSIONS = "⏳ Reading versions…"
 ON_IT = "⏳ On it…"
@@ -17,11 +19,11 @@ def not_available(command: str) -> str:
 
 
 def problem(text: str) -> str:
-    return f"⚠️ {text}"
+    return f"⚠️ {escape(text)}"
 
 
 def refused(text: str) -> str:
-    return f"🚫 {text}"
+    return f"🚫 {escape(text)}"
 
 
 def usage(message: str, hint: str) -> str:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.core.mrkdwn import escape
+
 
 # --- freezes, history, schedules ------------------------------------------------------------------
 def frozen(env: str, until: str, user: str, reason: str) -> str:
-    return f"❄ {env} is frozen until {until} by <@{user}>: {reason or 'no reason given'}"
+    return f"❄ {env} is frozen until {until} by <@{user}>: {escape(reason) or 'no reason given'}"
 
 
 def already_frozen(env: str) -> str:
@@ -40,11 +42,23 @@ def schedule_cancelled(schedule_id: str) -> str:
 
 
 def schedule_line(schedule_id: str, at: str, tag: str, env: str, who: str) -> str:
-    return f"`{schedule_id}` {at}  `{tag}` → {env}  by {who}"
+    return f"`{schedule_id}` {at}  `{tag}` → {env}  by {escape(who)}"
 
 
 def scheduled(tag: str, env: str, at: str, user: str, schedule_id: str) -> str:
     return f"🕑 `{tag}` → {env} scheduled for {at} by <@{user}> (id `{schedule_id}`)"
+
+
+DEFERRED_RAN = "its thread has the outcome"
+THREAD_NOT_OPENED_DEFERRED = "Slack did not accept the thread's first message, so nothing was run."
+
+
+def deferred_awaiting(needed: int, minutes: int) -> str:
+    return f"waiting for {needed} approval(s) in its thread; it expires unapproved after {minutes} min"
+
+
+def needs_slack_approvals(env: str) -> str:
+    return f"{env} needs approvals, which only a promotion scheduled from Slack can collect; schedule it there."
 
 
 def scheduled_reply(text: str) -> str:
@@ -52,7 +66,7 @@ def scheduled_reply(text: str) -> str:
 
 
 def schedule_ran(ok: bool, *, tag: str, env: str, schedule_id: str, status: str, result: str) -> str:
-    return f"{'✅' if ok else '❌'} scheduled `{tag}` → {env} ({schedule_id}): {status} {result}"
+    return f"{'✅' if ok else '❌'} scheduled `{tag}` → {env} ({schedule_id}): {status} {escape(result)}"
 
 # --- new builds -----------------------------------------------------------------------------------
 def new_build(service: str, version: str, sha: str, source: str, target: str) -> str:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.core.mrkdwn import escape
+
 # --- the request flow -------------------------------------------------------------------------------
 
 
 def nothing_to_do(why: str) -> str:
-    return f"Nothing to do: {why}"
+    return f"Nothing to do: {escape(why)}"
 
 
 def not_held(automation: str) -> str:
@@ -30,6 +32,8 @@ NOT_WAITING_FOR_APPROVAL = "This request is no longer waiting for approval."
 NO_SELF_APPROVAL = "🚫 You cannot approve your own request; another promoter has to."
 APPROVAL_RECORDED = "👍 Approval recorded."
 ALREADY_APPROVED = "You already approved this."
+NOT_CONFIRMED_YET = "The requester has not confirmed this yet; approve it once it shows in the channel."
+NO_COMMIT_DETAIL = "no commit was made: nothing in Git changed"
 STALE_APPROVAL = (
     "⚠️ Stale: the tag, digest or files changed since this was requested, so the approval was refused. "
     "Ask the requester to run the command again."
@@ -65,7 +69,7 @@ def approvals_expired_detail(minutes: int) -> str:
 
 
 def plan_no_longer_holds(err: str) -> str:
-    return f"⚠️ The plan no longer holds: {err}"
+    return f"⚠️ The plan no longer holds: {escape(err)}"
 
 
 def awaiting_approval(summary: str) -> str:
@@ -110,7 +114,12 @@ def rejected_reply(user: str, reason: str) -> str:
 
 
 def failed_reply(err: str) -> str:
-    return f"❌ {err}"
+    return f"❌ {escape(err)}"
+
+
+def flux_failed_reply(message: str) -> str:
+    """Flux's own words about a failed reconcile, broadcast to the channel: escaped, so they cannot ping."""
+    return f"❌ {escape(message[:500])}"
 
 
 def held_after_rollback(env: str, service: str) -> str:
@@ -124,14 +133,24 @@ def settled_committed(sha: str) -> str:
     return f"commit `{sha[:12]}` (confirmed from Git after the bot restarted)"
 
 
-INTERRUPTED_DETAIL = "the bot restarted mid-way"
+INTERRUPTED_DETAIL = "the bot restarted mid-way; outcome not known yet"
+NOT_LANDED_DETAIL = "the bot restarted mid-way; no commit reached Git"
 
 
 def interrupted(env: str) -> str:
     return (
-        f"⚠️ The bot restarted while this was running, before its commit reached Git, so nothing "
-        f"changed in {env}. The registry may already hold the new tag: that is harmless (the "
-        "same image, and Flux only deploys what Git says). Run the command again if it is still wanted."
+        f"⚠️ The bot restarted while this was running. Git has no commit for it yet, but a push that was in "
+        f"flight may still land; this thread will say so when Git shows it. The registry may already hold the "
+        f"new {env} tag, and Flux's image automation for {env} picks up the newest tag unless it is held. "
+        "Check /versions before asking again."
+    )
+
+
+def interrupted_not_landed(env: str, minutes: int) -> str:
+    return (
+        f"⚠️ No commit for this reached Git in the {minutes} min after the bot restarted, so Git did not change. "
+        f"The registry may hold the new {env} tag, which Flux's image automation for {env} picks up unless it "
+        "is held: check /versions, and run the command again if it is still wanted."
     )
 
 # --- what a request changes (previews and the approval message) -----------------------------------
