@@ -21,7 +21,7 @@ from bot.actions.promote import PromoteCmd
 from bot.actions.rollback import RollbackCmd
 from bot.core.names import env_name, service_name
 from bot.errors import BotError, InvalidInput, SlackError
-from bot.slack import blocks, modals, picker_blocks
+from bot.slack import blocks, modals, picker_blocks, rollback_picker
 from bot.slack import messages as say
 from bot.slack.parse import (
     USAGE,
@@ -37,6 +37,7 @@ from bot.slack.parse import (
 from bot.slack.pickers import Pickers
 from bot.slack.queries import Queries
 from bot.slack.request_flow import RequestFlow
+from bot.slack.rollback_picker import RollbackPicker
 from bot.slack.store import Respond
 from bot.slack.timed import TimedCommands
 
@@ -96,8 +97,8 @@ def _guard(name: str, fn: Callable[[], object], respond: Respond) -> Callable[[]
     return run
 
 
-def handlers(flow: RequestFlow, queries: Queries, timed: TimedCommands,
-             pickers: Pickers) -> Mapping[str, tuple[str, Work]]:  # fmt: skip
+def handlers(flow: RequestFlow, queries: Queries, timed: TimedCommands, pickers: Pickers,
+             rollbacks: RollbackPicker) -> Mapping[str, tuple[str, Work]]:  # fmt: skip
     """Command kind → (the ack's text, the work after it)."""
 
     def preview(user: str, cmd: Command, respond: Respond, channel: str) -> None:
@@ -113,6 +114,7 @@ def handlers(flow: RequestFlow, queries: Queries, timed: TimedCommands,
         Query.PROMOTE_SERVICE: (say.PLANNING,
                                 lambda u, c, r, ch: pickers.promote_service(u, cast(PromoteServiceCmd, c), r, ch)),
         Query.PICK: (say.ON_IT, lambda u, _c, r, _ch: pickers.start(u, r)),
+        Query.ROLLBACK_PICK: (say.ON_IT, lambda u, _c, r, _ch: rollbacks.start(u, r)),
         Query.HELP: (say.ON_IT, lambda _u, c, r, _ch: queries.help(cast(HelpCmd, c).command, r)),
         **{k: (say.PLANNING, preview) for k in flow.actions if flow.actions[k].confirm},
         **{k: (say.ON_IT, direct) for k in flow.actions if not flow.actions[k].confirm},
@@ -121,7 +123,8 @@ def handlers(flow: RequestFlow, queries: Queries, timed: TimedCommands,
 
 def register(app: App, flow: RequestFlow, queries: Queries, timed: TimedCommands, submit: Submit) -> None:
     pickers = Pickers(queries.ctx, flow, queries.clock)
-    table = handlers(flow, queries, timed, pickers)
+    rollbacks = RollbackPicker(queries.ctx, flow)
+    table = handlers(flow, queries, timed, pickers, rollbacks)
 
     def on_command(ack: Ack, command: dict[str, str], respond: Respond) -> None:
         name, text, user = command["command"], command.get("text", ""), command["user_id"]
@@ -147,7 +150,7 @@ def register(app: App, flow: RequestFlow, queries: Queries, timed: TimedCommands
     for name in USAGE:
         app.command(name)(on_command)
     _register_clicks(app, flow, submit)
-    _register_menus(app, queries, pickers, submit)
+    _register_menus(app, queries, pickers, rollbacks, submit)
 
 
 def _selected(action: Mapping[str, object]) -> str:
@@ -155,7 +158,8 @@ def _selected(action: Mapping[str, object]) -> str:
     return str(option.get("value", "")) if isinstance(option, dict) else ""
 
 
-def _register_menus(app: App, queries: Queries, pickers: Pickers, submit: Submit) -> None:
+def _register_menus(app: App, queries: Queries, pickers: Pickers, rollbacks: RollbackPicker,
+                    submit: Submit) -> None:  # fmt: skip
     """The picker's menus and the /versions pages: each answer replaces the message it came from."""
 
     Listener = Callable[[Ack, dict[str, object], dict[str, object], Respond], None]
@@ -181,6 +185,15 @@ def _register_menus(app: App, queries: Queries, pickers: Pickers, submit: Submit
     app.action(re.compile(rf"^{blocks.VERSIONS_PAGE}:"))(listener(page))
     app.action(re.compile(rf"^{picker_blocks.PICK_SERVICE}:"))(listener(service))
     app.action(re.compile(rf"^{picker_blocks.PICK_BUILD}:"))(listener(build))
+
+    def rollback_service(user: str, action: Mapping[str, object], respond: Respond) -> None:
+        rollbacks.service_chosen(user, _selected(action), respond)
+
+    def rollback_tag(user: str, action: Mapping[str, object], respond: Respond) -> None:
+        rollbacks.tag_chosen(user, str(action.get("block_id", "")), _selected(action), respond)
+
+    app.action(re.compile(rf"^{rollback_picker.PICK_RB_SERVICE}:"))(listener(rollback_service))
+    app.action(rollback_picker.PICK_RB_TAG)(listener(rollback_tag))
 
 
 def _register_clicks(app: App, flow: RequestFlow, submit: Submit) -> None:

@@ -26,7 +26,8 @@ USAGE = {
     "/promote": "`/promote` (a picker), `/promote <service> [to <env>] [reason…]`, "
     "`/promote <tag> to <env> [service:<name>] [reason…]` or `/promote <env> to <env>` — "
     "e.g. `/promote backend to production hotfix for login`; `/promote help` shows live examples",
-    "/rollback": "`/rollback <env> [service] [to <tag>]` — e.g. `/rollback production backend`",
+    "/rollback": "`/rollback` (a picker of what the last environment ran) or `/rollback <env> [service] [to <tag>]` "
+    "— e.g. `/rollback production backend`",
     "/resume": "`/resume <env> [service] [force]` — e.g. `/resume production backend`",
     "/freeze": "`/freeze <env> <duration|until ISO-time> <reason…>` — e.g. `/freeze production 2h release party`",
     "/unfreeze": "`/unfreeze <env>` — e.g. `/unfreeze production`",
@@ -43,6 +44,7 @@ class Query(StrEnum):
     SCHEDULES = "schedules"
     PROMOTE_SERVICE = "promote_service"  # resolved to a tag (what the source env runs), then a promotion
     PICK = "pick"  # the Promote picker
+    ROLLBACK_PICK = "rollback_pick"  # the Rollback picker
     HELP = "help"
 
 
@@ -69,6 +71,11 @@ class PickCmd:
 
 
 @dataclass(frozen=True)
+class RollbackPickCmd:
+    kind: ClassVar[Query] = Query.ROLLBACK_PICK
+
+
+@dataclass(frozen=True)
 class HelpCmd:
     command: str
     kind: ClassVar[Query] = Query.HELP
@@ -89,7 +96,7 @@ class ScheduleCmd:
 
 Command = (
     VersionsCmd | PromoteCmd | ReleaseCmd | RollbackCmd | ResumeCmd | FreezeCmd | UnfreezeCmd | HistoryCmd | ScheduleCmd
-    | PromoteServiceCmd | PickCmd | HelpCmd
+    | PromoteServiceCmd | PickCmd | RollbackPickCmd | HelpCmd
 )
 _AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:\d{2})?|\d{2}:\d{2}", re.ASCII)
 _DURATION = re.compile(r"(\d+d)?(\d+h)?(\d+m)?", re.ASCII)
@@ -200,9 +207,9 @@ def _promote(words: list[str], envs: Sequence[str] = ()) -> Command:
     return PromoteCmd(tag, env, service, reason, at)
 
 
-def _rollback(words: list[str]) -> RollbackCmd:
+def _rollback(words: list[str]) -> RollbackCmd | RollbackPickCmd:
     if not words:
-        raise _usage("/rollback", "`/rollback` needs an environment.")
+        return RollbackPickCmd()
     env = env_name(words[0])
     rest = words[1:]
     service = None

@@ -12,7 +12,7 @@ from urllib.parse import quote, unquote
 
 import pytest
 
-from bot.slack import blocks, picker_blocks
+from bot.slack import blocks, picker_blocks, rollback_picker
 from tests.canaries import SIGNING_SECRET
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import action_body, signed_headers
@@ -109,3 +109,29 @@ def test_a_private_channel_without_the_bot_says_to_invite_it(world: World, fake_
         assert "invite" in told and f"<#{PROD_CHANNEL}>" in told and "/invite @gitops-bot" in told
         assert "minute" not in told and "rate limit" not in told  # retrying can never work: it is not offered
         assert world.head() == before
+
+
+def test_the_rollback_picker_goes_back_to_a_tag_production_really_ran(world: World, fake_slack: FakeSlack) -> None:
+    old = world.tags[("backend", "production", "0.0.1")]
+    promoted = world.cli("promote", world.tags[("backend", "staging", "0.0.2")], "to", "production", "--as", "Alice")
+    assert promoted.returncode == 0, promoted.stderr
+    with running_bot(world, fake_slack) as sb:
+        before = world.head()
+        sb.command("/rollback", "", response_id="rb")
+        menu = _answer(fake_slack, "rb")
+        choices = [o["value"] for b in menu["blocks"] for e in b.get("elements", []) for o in e.get("options", [])]
+        assert choices == ["production:backend", "production:frontend"]
+        _select(sb, f"{rollback_picker.PICK_RB_SERVICE}:0", "b", "production:backend", "svc")
+        tags = _answer(fake_slack, "svc")
+        [menu_block] = [b for b in tags["blocks"] if b.get("block_id") == "pickrb:production:backend"]
+        values = [o["value"] for o in menu_block["elements"][0]["options"]]
+        assert values[0] == rollback_picker.UNDO and old in values  # what production ran before, from Git
+        assert all(v != world.trailers(before)["Target-tag"] for v in values)  # never the tag it runs now
+        assert tags["replace_original"] is True
+        _select(sb, rollback_picker.PICK_RB_TAG, "pickrb:production:backend", old, "tag")
+        rid = preview_id(fake_slack, "tag")  # the same preview, Confirm and gates as a typed /rollback
+        assert world.head() == before
+        sb.click(blocks.CONFIRM, rid, REQUESTER, response_id="c")
+        fake_slack.wait_for(lambda c: c.method == "chat.update" and "*committed*" in json.dumps(c.json), timeout=60)
+        [commit] = world.new_commits(before)
+        assert old in world.remote.show("flux/apps/backend/production/deployment.yaml", commit)

@@ -122,3 +122,28 @@ def nothing_in_source(service: str, source: str) -> str:
 
 def first_env(env: str) -> str:
     return f"{env} is the first environment: builds arrive there from CI, not by promotion."
+
+
+# --- the Rollback picker -----------------------------------------------------------------------------
+ROLLBACK_UNDO_LAST = "↩ Undo the last change"
+ROLLBACK_PICK_TAG = "Go back to…"
+
+
+def rollback_pick_head(env: str) -> str:
+    return f"*Roll back* in *{env}* — which service?"
+
+
+def rollback_pick_tag_head(service: str, env: str, running: str) -> str:
+    return f"*Roll back {service}* in *{env}* (runs `{running}`) — to which tag it ran before?"
+
+
+def rollback_tag_option(tag: str, when: str) -> str:
+    return f"{tag} · {when}"
+
+
+def rollback_no_earlier_tags(env: str) -> str:
+    return f"Git shows no earlier tag in {env}; only undoing the last change is offered."
+
+
+def nothing_to_roll_back(env: str) -> str:
+    return f"Nothing runs in {env} yet, so there is nothing to roll back."

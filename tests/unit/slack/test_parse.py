@@ -4,7 +4,17 @@ import pytest
 
 from bot.actions.release import ReleaseCmd
 from bot.errors import InvalidInput
-from bot.slack.parse import HelpCmd, PickCmd, PromoteCmd, PromoteServiceCmd, ResumeCmd, RollbackCmd, VersionsCmd, parse
+from bot.slack.parse import (
+    HelpCmd,
+    PickCmd,
+    PromoteCmd,
+    PromoteServiceCmd,
+    ResumeCmd,
+    RollbackCmd,
+    RollbackPickCmd,
+    VersionsCmd,
+    parse,
+)
 
 TAG = "staging-v0.0.2-b2c3d4e-1738860123"
 
@@ -17,6 +27,7 @@ TAG = "staging-v0.0.2-b2c3d4e-1738860123"
         ("/promote", f"{TAG} to production", PromoteCmd(TAG, "production")),
         ("/promote", f"{TAG} to production hotfix  for login", PromoteCmd(TAG, "production", None, "hotfix for login")),
         ("/promote", f"{TAG} to production service:backend why", PromoteCmd(TAG, "production", "backend", "why")),
+        ("/rollback", "", RollbackPickCmd()),  # the picker
         ("/rollback", "production", RollbackCmd("production")),
         ("/rollback", "production backend", RollbackCmd("production", "backend")),
         ("/rollback", f"production backend to {TAG}", RollbackCmd("production", "backend", TAG)),
@@ -39,7 +50,6 @@ def test_parse(command: str, text: str, expected: object) -> None:
         ("/promote", f"{TAG}\";rm to production", "not a build tag"),
         ("/promote", f"{TAG} to prod$(id)", "not a valid environment"),
         ("/promote", f"{TAG} to production service:../x", "not a valid service"),
-        ("/rollback", "", "needs an environment"),
         ("/rollback", "production backend to", "to <tag>"),
         ("/rollback", "production backend to latest", "not a build tag"),
         ("/resume", "production backend please", "force"),
