@@ -37,6 +37,7 @@ from bot.promotion.registry_cache import CachedRegistries
 from bot.promotion.schedule import Scheduled
 from bot.readiness import Readiness
 from bot.settings import RegistrySettings, Settings
+from bot.slack import deferred
 from bot.slack.app import Workers, build_app, web_client
 from bot.slack.authz import Authorizer, SlackDirectory
 from bot.slack.notices import new_build_payload
@@ -240,7 +241,7 @@ def assemble(
         report=_counted(metrics, timed.report),
         git_poll=settings.flux.git_poll,
         start_scheduled=lambda item: start_scheduled(flow, item),
-        expired=lambda reqs: flow.expired(cast(list[RequestRecord], reqs)),
+        expired=lambda reqs: deferred.announce_expired(flow, cast(list[RequestRecord], reqs)),
     )
     recovery = Recovery(flow, ctx)
     jobs["interrupted-requests"] = (recovery.recheck, 5.0)

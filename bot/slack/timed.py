@@ -21,6 +21,7 @@ from bot.promotion import schedule as schedules
 from bot.promotion.history_view import history
 from bot.promotion.ports import Context
 from bot.settings import Settings
+from bot.slack import deferred
 from bot.slack import messages as say
 from bot.slack.authz import Authorizer
 from bot.slack.parse import HistoryCmd, ScheduleCmd
@@ -133,7 +134,7 @@ def start_scheduled(flow: RequestFlow, item: schedules.Scheduled) -> tuple[bool,
     args = PromoteCmd(tag=item.tag, env=item.env, service=item.service, reason=item.reason or "scheduled")
     m = _SLACK_ID.search(item.who)
     if m is not None:
-        return flow.start_deferred(m[1], args)
+        return deferred.start_deferred(flow, m[1], args)
     if flow.settings.env(item.env).approvals:
         return False, say.needs_slack_approvals(item.env)
     out = flow.actions.of(args).run(flow.ctx, args, Run(who=item.who, request_id=item.id))
