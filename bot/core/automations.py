@@ -17,11 +17,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.core.flux_commits import CommitAuthor
 from bot.core.flux_objects import LabelSelector, ObjectRef, ref_of
 from bot.core.setters import in_update_path, validate_update_strategy
 from bot.errors import PolicyError
 
 __all__ = ["Automation"]
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,10 @@ class Automation:
     update_path: str  # "" = the repository root
     selector: LabelSelector | None  # None: no policySelector (all policies in the namespace)
     stalled: str = ""  # why Flux would stall it ("" when it runs); a stalled automation writes nothing
+    author: CommitAuthor | None = None  # spec.git.commit.author: who Flux's commits are by
+    message_template: str = ""  # spec.git.commit.messageTemplate ("" = Flux's default message)
+    checkout_branch: str = ""  # spec.git.checkout.ref.branch ("" = the GitRepository's own ref)
+    push_branch: str = ""  # spec.git.push.branch ("" = the checkout branch)
 
     @classmethod
     def from_manifest(cls, file: str, body: Mapping[str, Any]) -> Automation:
@@ -48,6 +57,14 @@ class Automation:
             except PolicyError as err:
                 stalled = err.message
         raw_selector = spec.get("policySelector")
+        git = _mapping(spec.get("git"))
+        commit = _mapping(git.get("commit"))
+        raw_author = _mapping(commit.get("author"))
+        author = (
+            CommitAuthor(str(raw_author.get("name") or ""), str(raw_author.get("email")))
+            if raw_author.get("email")
+            else None
+        )
         return cls(
             ref=ref_of(body),
             file=file,
@@ -55,7 +72,17 @@ class Automation:
             update_path=path,
             selector=LabelSelector.parse(raw_selector) if isinstance(raw_selector, Mapping) else None,
             stalled=stalled,
+            author=author,
+            message_template=str(commit.get("messageTemplate") or ""),
+            checkout_branch=str(_mapping(_mapping(git.get("checkout")).get("ref")).get("branch") or ""),
+            push_branch=str(_mapping(git.get("push")).get("branch") or ""),
         )
+
+    @property
+    def writes_to(self) -> str:
+        """The branch Flux pushes to: `push.branch`, else the checkout branch ("" when Git cannot tell: the
+        GitRepository's ref lives in the cluster)."""
+        return self.push_branch or self.checkout_branch
 
     @property
     def shown_path(self) -> str:
