@@ -122,6 +122,7 @@ def context(
         registries=CachedRegistries(registries, ttl=cache_ttl) if cache_ttl > 0 else registries,
         pipeline=settings.pipeline,
         repo_path=settings.repo.path,
+        branch=settings.repo.branch,
         substitutions=dict(settings.substitutions),
         placement=settings.placement,
         environments={

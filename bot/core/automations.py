@@ -13,7 +13,7 @@ A marker is written by an automation when all of these hold (IAC `imageupdateaut
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,7 @@ from bot.core.flux_objects import LabelSelector, ObjectRef, ref_of
 from bot.core.setters import in_update_path, validate_update_strategy
 from bot.errors import PolicyError
 
-__all__ = ["Automation"]
+__all__ = ["Automation", "branch_notes"]
 
 
 def _mapping(value: object) -> Mapping[str, Any]:
@@ -100,3 +100,26 @@ class Automation:
 
     def writes(self, policy: ObjectRef, labels: Mapping[str, str], file: str) -> bool:
         return self.applies_to(policy, labels) and self.covers(file)
+
+
+def branch_notes(automations: Sequence[Automation], branch: str) -> list[str]:
+    """Where each automation writes, when that is not simply the branch the bot reads (LAYOUTS §5-6).
+
+    The push branch is `git.push.branch`, else the checkout branch (IAC `internal/source/git.go`
+    `configurePush`); a different push branch is force-pushed and reaches the checkout branch only when merged.
+    An automation checking out another branch than the bot reads keeps its markers there.
+    """
+    notes = []
+    for a in automations:
+        checkout = a.checkout_branch or "the GitRepository's ref"
+        if a.push_branch and a.push_branch != a.checkout_branch:
+            notes.append(
+                f"{a.file}: ImageUpdateAutomation {a.ref} checks out {checkout} and pushes to {a.push_branch}: "
+                f"Flux's bumps land on {a.push_branch} and reach {checkout} only when merged"
+            )
+        if branch and a.checkout_branch and a.checkout_branch != branch:
+            notes.append(
+                f"{a.file}: ImageUpdateAutomation {a.ref} checks out {a.checkout_branch}, but the bot reads {branch}: "
+                f"its markers and bumps are on {a.checkout_branch}; set repo.branch to {a.checkout_branch}"
+            )
+    return notes

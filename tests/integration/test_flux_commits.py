@@ -45,12 +45,14 @@ CASES = {
 }
 
 
-def _setup(tmp_path: Path, template: str, author: tuple[str, str]) -> tuple[BareRemote, Context]:
+def _setup(
+    tmp_path: Path, template: str, author: tuple[str, str], *, checkout: str = "main", push: str = "main"
+) -> tuple[BareRemote, Context]:
     files = {"infra/repository.yaml": repository("app", "flux-system", "ghcr.io/acme/app", access_from=True)}
     for env, now in (("staging", S1), ("production", P1)):
         files[f"infra/{env}.yaml"] = docs(
             policy("app", env, bot_filter(env), repo_namespace="flux-system"),
-            automation("app", env, f"./{env}", author=author, template=template),
+            automation("app", env, f"./{env}", author=author, template=template, checkout=checkout, push=push),
         )
         files[f"{env}/kustomization.yaml"] = kustomization(f"{env}:app", now)
     remote = make_bare_remote(tmp_path / "remotes", files)
@@ -92,3 +94,17 @@ def test_the_default_wording_by_someone_else_is_not_flux(tmp_path: Path) -> None
     sha = remote.push({path: remote.show(path).replace(S1, S2)}, "Update from image update automation")
     assert next(e for e in history(ctx, "staging") if e.commit == sha).kind == "other"
     assert new_automation_bumps(ctx, seen)[1] == []
+
+
+def test_where_flux_writes_is_named(tmp_path: Path) -> None:
+    """LAYOUTS §5 (Fleet D: checkout main, push a side branch a PR bot merges) and §6 (Fleet A: the automation
+    checks out `release` while the bot reads `main`): `/versions` and `check` say where Flux writes."""
+    _, ctx = _setup(tmp_path / "d", "", FLUXCDBOT, push="flux-image-automation/main")
+    problems = versions(ctx).problems
+    assert any("ImageUpdateAutomation staging/app checks out main and pushes to flux-image-automation/main" in p
+               and "reach main only when merged" in p for p in problems), problems  # fmt: skip
+    _, ctx = _setup(tmp_path / "a", "", FLUXCDBOT, checkout="release", push="")
+    problems = versions(ctx).problems
+    assert any("checks out release, but the bot reads main" in p and "set repo.branch to release" in p
+               for p in problems), problems  # fmt: skip
+    assert not any("pushes to" in p for p in problems)  # no push.branch: Flux pushes to the checkout branch
