@@ -60,7 +60,7 @@ SCHEMA: dict[str, frozenset[str]] = {
     "environments.<env>.promoters": frozenset({"users", "groups"}),
     "environments.<env>.freezes[]": frozenset({"cron", "duration", "reason"}),
     "slack": frozenset({"api_url"}),
-    "flux": frozenset({"path", "routes", "reconcile_timeout", "dedupe_window", "git_poll"}),
+    "flux": frozenset({"path", "routes", "reconcile_timeout", "dedupe_window", "git_poll", "default_channel"}),
     "flux.routes[]": frozenset({"channel", "kinds", "namespaces", "names", "severities", "reasons", "mention"}),
 }
 # key → every path where it is known, to point a misplaced key (top-level `routes:`) at its place.

@@ -252,6 +252,7 @@ def _flux(c: Checker, raw: object) -> FluxSettings:
     return FluxSettings(
         path=c.string("flux.path", m.get("path"), "/flux/events", r"/[A-Za-z0-9/_-]{1,100}"),
         routes=tuple(routes),
+        default_channel=c.string("flux.default_channel", m.get("default_channel"), "", r"[A-Za-z0-9_#-]{1,80}"),
         **durations,
     )
 

@@ -76,6 +76,7 @@ class FluxSettings:
     reconcile_timeout: int = 900
     dedupe_window: int = 300
     git_poll: int = 60  # seconds between looks for new automation commits in Git
+    default_channel: str = ""  # where Flux events that nothing places go ("" = only logged as unrouted)
 
 
 @dataclass(frozen=True)

@@ -27,10 +27,12 @@ from bot.adapters.registry_auth import RequestObserver
 from bot.adapters.state_store import StateStore
 from bot.core.imageref import locate
 from bot.errors import BotError
+from bot.flux.events import FluxEvent
 from bot.flux.receiver import FluxReceiver
 from bot.http_server import Request, Response, Router, Server
 from bot.jobs import build_scheduler, standard_jobs
 from bot.observability import Metrics
+from bot.promotion.fleet_places import FleetPlaces
 from bot.promotion.freeze import Window
 from bot.promotion.ports import Context, Env, Registry
 from bot.promotion.registry_cache import CachedRegistries
@@ -121,6 +123,7 @@ def context(
         registries=CachedRegistries(registries, ttl=cache_ttl) if cache_ttl > 0 else registries,
         pipeline=settings.pipeline,
         repo_path=settings.repo.path,
+        branch=settings.repo.branch,
         substitutions=dict(settings.substitutions),
         placement=settings.placement,
         environments={
@@ -299,9 +302,16 @@ def _outbox(  # noqa: PLR0917 - private assembly step of `assemble`, called once
     # Its own client without the blocking 429 retry handler: the deliverer schedules retries itself.
     client = WebClient(token=bot_token, base_url=settings.slack_api_url, timeout=10)
     metrics.count_slack_429s(client)
+    fleet = FleetPlaces(ctx)
+
+    def place(event: FluxEvent) -> str | None:
+        o = event.involved
+        return fleet.env_of(o.kind, o.namespace, o.name, event.meta("summary") or "")
+
     return Deliverer(store, SlackWeb(client), ctx.repo, clock=clock, reconcile_timeout=settings.flux.reconcile_timeout,
                      env_channel=env_channel, rollback_button=lambda env: env == settings.pipeline[-1],
-                     watch=bool(token), story=story)  # fmt: skip
+                     watch=bool(token), story=story, place=place,
+                     unrouted_channel=settings.flux.default_channel)  # fmt: skip
 
 
 def _recover(recovery: Recovery) -> None:

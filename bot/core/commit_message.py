@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from bot.core.names import one_line
 
@@ -178,16 +179,29 @@ def resume_message(*, service: str, env: str, automation: str, resumed_by: str, 
     return CommitMessage(subject, body, _trailers(pairs))
 
 
-def change_kind(message: str, trailers: Mapping[str, str] | Trailers | None = None) -> str:
-    """Classify a commit for `/versions` and `/history`: promote | rollback | resume | automation | other."""
+class ChangeKind(StrEnum):
+    """What a commit that moved a tag was, as `/versions` and `/history` show it."""
+
+    PROMOTE = "promote"
+    ROLLBACK = "rollback"
+    RESUME = "resume"
+    AUTOMATION = "automation"
+    OTHER = "other"
+
+
+def change_kind(message: str, trailers: Mapping[str, str] | Trailers | None = None) -> ChangeKind:
+    """Classify a commit from its message alone: our trailers, else Flux's default wording.
+
+    Only a fallback for automation commits: bot/core/flux_commits.py knows them by their automation's author.
+    """
     t = trailers if isinstance(trailers, Trailers) else parse_trailers(message)
     if t.get(PROMOTED_BY):
-        return "promote"
+        return ChangeKind.PROMOTE
     if t.get(ROLLED_BACK_BY):
-        return "rollback"
+        return ChangeKind.ROLLBACK
     if t.get(RESUMED_BY):
-        return "resume"
+        return ChangeKind.RESUME
     # Flux's default automation message, or a template that kept its usual wording.
     if message.startswith("Update from image update automation") or "image update automation" in message[:200]:
-        return "automation"
-    return "other"
+        return ChangeKind.AUTOMATION
+    return ChangeKind.OTHER

@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from bot.core.commit_message import REVERTS, ROLLED_BACK_BY, Trailers, change_kind, parse_trailers
+from bot.core.commit_message import REVERTS, ROLLED_BACK_BY, ChangeKind, Trailers, change_kind, parse_trailers
 from bot.core.discovery import Target
+from bot.core.flux_commits import automation_kind
 from bot.core.imageref import ImageRef
 
 # `<indent>[- ]key: value # {"$imagepolicy": "..."}` - the value is what sits between the key and the marker.
@@ -49,7 +50,8 @@ class CommitRecord:
         return parse_trailers(self.message)
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> ChangeKind:
+        """From the message alone; a bump's `kind` also knows the automation that writes its markers."""
         return change_kind(self.message, self.trailers)
 
 
@@ -103,6 +105,15 @@ class Bump:
     old_tag: str | None
     new_tag: str | None
     reverted_by: tuple[str, ...] = field(default=())
+    kind: ChangeKind = ChangeKind.OTHER
+
+
+def bump_kind(target: Target, commit: CommitRecord) -> ChangeKind:
+    """The commit's kind for this target: an automation commit is known by the author (or, without one, the
+    message template) of the automation that writes the target's markers."""
+    auto = target.automation
+    writers = [(auto.author, auto.message_template)] if auto is not None else []
+    return automation_kind(commit.message, commit.author_name, commit.author_email, writers=writers)
 
 
 def _tag_setters(target: Target) -> set[str]:
@@ -143,6 +154,7 @@ def bumps(target: Target, commits: Sequence[CommitRecord]) -> list[Bump]:
                 changes=tuple(changes),
                 old_tag=tag_of(first.setter, first.old) if first.old is not None else None,
                 new_tag=tag_of(first.setter, first.new) if first.new is not None else None,
+                kind=bump_kind(target, c),
             )
         )
     return out

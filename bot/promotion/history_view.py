@@ -49,6 +49,6 @@ def history(ctx: Context, env: str, service: str | None = None, limit: int = 20)
                 or f"{b.commit.author_name} <{b.commit.author_email}>"
             )
             entries.append(
-                Entry(b.commit.authored_at, b.commit.kind, t.service, env, b.old_tag, b.new_tag, by, b.commit.sha)
+                Entry(b.commit.authored_at, b.kind, t.service, env, b.old_tag, b.new_tag, by, b.commit.sha)
             )
     return sorted(entries, key=lambda e: (e.at, e.commit), reverse=True)[:limit]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core import history as hist
+from bot.core.commit_message import ChangeKind
 from bot.promotion.ports import Context
 from bot.promotion.workspace import Workspace
 
@@ -37,10 +38,11 @@ def new_automation_bumps(ctx: Context, since: str | None) -> tuple[str, list[Ima
     head = ws.snapshot.head
     if since is None or since == head:
         return head, []
-    records = [r for r in ctx.repo.commits_between(since, head) if r.kind == "automation"]
+    records = ctx.repo.commits_between(since, head)
     notices = []
     for target in ws.topology.targets.values():
+        # Automation commits are known per target, by the author its automation declares (flux_commits.py).
         for bump in reversed(hist.bumps(target, records)):  # oldest first, as they happened
-            if bump.new_tag:
+            if bump.kind is ChangeKind.AUTOMATION and bump.new_tag:
                 notices.append(ImageNotice(target.service, target.env, bump.old_tag, bump.new_tag, bump.commit.sha))
     return head, notices

@@ -88,6 +88,7 @@ class Context:
     placement: Placement | None = None  # where policies belong when the Flux objects do not say
     environments: Mapping[str, Env] | None = None
     clock: Callable[[], int] | None = None
+    branch: str = ""  # the branch the bot reads and writes (repo.branch); "" when unknown
 
     def env(self, name: str) -> Env:
         return (self.environments or {}).get(name) or Env()

@@ -95,6 +95,7 @@ def _last_change(target: Target, records: Sequence[hist.CommitRecord]) -> LastCh
     if not bumps:
         return None
     c = bumps[0].commit
+    kind = bumps[0].kind
     t = c.trailers
     by = (
         t.get(cm.PROMOTED_BY)
@@ -103,7 +104,7 @@ def _last_change(target: Target, records: Sequence[hist.CommitRecord]) -> LastCh
         or f"{c.author_name} <{c.author_email}>"
     )
     at = iso_utc(c.authored_at)
-    return LastChange(kind=c.kind, commit=c.sha, by=by, at=at)
+    return LastChange(kind=kind, commit=c.sha, by=by, at=at)
 
 
 def _registry_facts(ctx: Context, target: Target) -> tuple[str | None, str | None, str]:

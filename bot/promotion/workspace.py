@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from bot.core.automations import branch_notes
 from bot.core.discovery import Topology, discover
 from bot.promotion.ports import Context, Snapshot
 
@@ -20,6 +21,10 @@ class Workspace:
         topology = discover(
             files, pipeline=ctx.pipeline, substitutions=ctx.substitutions or {}, placement=ctx.placement
         )
+        # Where Flux writes, when not simply here: every reader of the topology (/versions, `check`) says so.
+        notes = branch_notes(topology.automations, ctx.branch)
+        if notes:
+            topology = replace(topology, problems=(*topology.problems, *notes))
         return cls(snapshot, files, topology)
 
     @classmethod

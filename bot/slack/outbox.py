@@ -5,6 +5,8 @@
   parent updated to deployed. Other successful reconciles stay quiet.
 - A failed reconcile replies in the thread of each promotion it includes and alerts the channel.
 - Image-update events become one 🔄 notice per change.
+- An event no route or namespace placed goes to its object's environment as Git tells it (a Kustomization
+  by what it applies), else to `flux.default_channel`, and is logged as unrouted: never dropped silently.
 - Per channel at most one message per `interval` (Slack's ~1 msg/s); a burst for one channel is coalesced
   into one message; a 429 waits `Retry-After`; an item leaves the outbox only after Slack accepted it.
 - The watchdog warns in a thread when no reconcile arrived `reconcile_timeout` after the commit.
@@ -114,6 +116,8 @@ class Deliverer:
         rollback_button: Callable[[str], bool] = lambda _e: False,
         watch: bool = True,
         story: Callable[[str], tuple[str, list[str]] | None] = lambda _id: None,
+        place: Callable[[FluxEvent], str | None] = lambda _e: None,
+        unrouted_channel: str = "",
     ) -> None:
         self.store = store
         self.slack = slack
@@ -125,6 +129,8 @@ class Deliverer:
         self.rollback_button = rollback_button
         self.watch = watch  # the reconcile watchdog; off when no Flux events can arrive
         self.story = story  # request id → (summary, who asked/approved, commit): kept through every update
+        self.place = place  # event → the environment of its object, from Git (bot/promotion/fleet_places.py)
+        self.unrouted_channel = unrouted_channel  # flux.default_channel: where events nothing places go
         self._durable = durable.DurableSlack(slack, store)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -173,14 +179,12 @@ class Deliverer:
                 continue
             with request_id.bound(data.get("request_id")):  # the id the receiver logged when it accepted it
                 text = self._handle(event, item.channel, data.get("mention", ""))
-            if text is None:
+                channel = item.channel or (self._placed(event) if text is not None else "")
+            if text is None or not channel:  # handled without a notice, or unroutable (logged by _placed)
                 self.store.delivered(item.id)
                 done += 1
-            elif item.channel:
-                notices.setdefault(item.channel, []).append((item.id, text))
             else:
-                self.store.delivered(item.id)
-                done += 1
+                notices.setdefault(channel, []).append((item.id, text))
         for channel, entries in notices.items():
             done += self._post_notices(channel, entries)
         return done
@@ -263,7 +267,25 @@ class Deliverer:
             return self._failed(event, kind, channel, mention)
         if isinstance(kind, ImageUpdated | PolicyResolved):
             return render_image_update(kind, None, None)
-        return render(event) if channel else None
+        return render(event)
+
+    def _placed(self, event: FluxEvent) -> str:
+        """The channel for an event no route and no namespace placed: its object's environment as Git tells it
+        (a Kustomization by what it applies), else the default channel. Never dropped without a log line."""
+        o = event.involved
+        try:
+            env = self.place(event)
+        except BotError as err:  # Git unreachable: the event still goes to the default channel
+            log.warning("cannot read the fleet to place a Flux event: %s", err.message)
+            env = None
+        channel = self.env_channel(env) if env else None
+        if channel:
+            return channel
+        where = f"sent to {self.unrouted_channel}" if self.unrouted_channel else "not posted (set flux.default_channel)"
+        why = f"environment {env} has no channel" if env else "no route, namespace or Flux object in Git places it"
+        log.warning("unrouted Flux event %s %s/%s (%s, %s): %s; %s", o.kind, o.namespace, o.name, event.severity,
+                    event.reason, why, where)  # fmt: skip
+        return self.unrouted_channel
 
     def _includes(self, commit: str, revision: str) -> bool:
         """Does `revision` (what Flux applied) contain our `commit`? Fetch once if Git does not know it yet."""

@@ -44,15 +44,45 @@ def policy(
     )
 
 
-def automation(name: str, namespace: str, path: str | None, *, api: str = "v1", extra: str = "") -> str:
+FLUXCDBOT = ("fluxcdbot", "fluxcdbot@users.noreply.github.com")
+
+# The four template styles of LAYOUTS §10 and a message each renders (Fleet A's is a block scalar: ends in \n).
+FLEET_A = "[ci skip] An automated update from FluxBot\n"
+FLEET_B = "{{range .Changed.Changes}}{{print .OldValue}} -> {{println .NewValue}}{{end}}"
+FLEET_C = "{{range .Updated.Images}}{{println .}}{{end}}"
+FLEET_D = (
+    'ci(flux): :rocket: {{ range .Changed.Changes }}{{ print .Setter | replace "flux-system:" ""}} {{ end }}\n\n'
+    "{{- range .Changed.Changes }}\n"
+    '- {{ printf "%s: %s -> %s" (.Setter | replace "flux-system:" "" | replace ":tag" "") .OldValue .NewValue }}\n'
+    "{{- end }}\n"
+)
+
+
+def automation(
+    name: str,
+    namespace: str,
+    path: str | None,
+    *,
+    api: str = "v1",
+    extra: str = "",
+    author: tuple[str, str] | None = FLUXCDBOT,
+    template: str = "",
+    checkout: str = "main",
+    push: str = "main",
+) -> str:
+    """An ImageUpdateAutomation; `template` is written as a literal block scalar (as fleets write them), so a
+    one-line template ends with a newline exactly as Fleet A's does."""
     update = f"  update:\n    path: {path}\n    strategy: Setters\n" if path is not None else ""
+    who = f"      author:\n        name: {author[0]}\n        email: {author[1]}\n" if author else ""
+    tmpl = "".join(f"        {ln}\n" if ln else "\n" for ln in template.rstrip("\n").split("\n")) if template else ""
+    commit = f"    commit:\n{who}" + (f"      messageTemplate: |\n{tmpl}" if template else "") if who or tmpl else ""
+    out = f"    push:\n      branch: {push}\n" if push else ""
     return (
         f"apiVersion: image.toolkit.fluxcd.io/{api}\nkind: ImageUpdateAutomation\n"
         f"metadata:\n  name: {name}\n  namespace: {namespace}\n"
         "spec:\n  interval: 5m\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"
-        "    namespace: flux-system\n  git:\n    checkout:\n      ref:\n        branch: main\n"
-        f"    commit:\n      author:\n        name: fluxcdbot\n        email: fluxcdbot@users.noreply.github.com\n"
-        f"    push:\n      branch: main\n{update}{extra}"
+        f"    namespace: flux-system\n  git:\n    checkout:\n      ref:\n        branch: {checkout}\n"
+        f"{commit}{out}{update}{extra}"
     )
 
 

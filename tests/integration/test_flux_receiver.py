@@ -24,7 +24,7 @@ from tests.canaries import BOT_TOKEN, FLUX_TOKEN, SIGNING_SECRET
 from tests.fakes.slack_api import FakeSlack
 from tests.integration.bot_http import flux_events, outbox_depth, wait_until
 from tests.integration.slack_bot import PROD_CHANNEL, REQUESTER, SlackBot, populate, slack_config
-from tests.integration.world import World, running_world
+from tests.integration.world import AUTOMATION, FLUX, World, running_world
 
 DATA = Path(__file__).resolve().parents[1] / "conformance" / "data" / "events_examples.json"
 EXAMPLES = json.loads(DATA.read_text())["examples"]
@@ -235,7 +235,9 @@ def test_image_updates_seen_in_git_are_announced_once(world: World, fake_slack: 
         path = "flux/apps/backend/staging/deployment.yaml"
         old = world.tags[("backend", "staging", "0.0.2")]
         new = old.replace("staging-v0.0.2", "staging-v0.0.9")
-        world.remote.push({path: world.remote.show(path).replace(old, new)}, "Update from image update automation")
+        # Flux's commit: by the author the seed's automation declares (issue 15: known by author, not wording).
+        flux = {"GIT_AUTHOR_NAME": FLUX[0], "GIT_AUTHOR_EMAIL": FLUX[1]}
+        world.remote.push({path: world.remote.show(path).replace(old, new)}, AUTOMATION, env=flux)
         # Either this call or the delivery loop's own periodic look queues it; exactly one notice either way.
         bot.deliverer.git_notices(bot.ctx)
         fake_slack.wait_for(lambda c: c.method == "chat.postMessage" and c.params.get("channel") == STAGING_CHANNEL,
