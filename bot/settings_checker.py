@@ -40,7 +40,7 @@ SCHEMA: dict[str, frozenset[str]] = {
     "": frozenset(
         {"repo", "state_dir", "substitutions", "registries", "pipeline", "environments", "policies", "slack", "flux"}
     ),
-    "repo": frozenset({"url", "branch", "path", "author", "timeout"}),
+    "repo": frozenset({"url", "branch", "objects_branch", "path", "author", "timeout"}),
     "repo.author": frozenset({"name", "email"}),
     "registries.<host>": frozenset({"insecure", "layout", "timeout", "endpoint"}),
     "environments.<env>": frozenset(

@@ -117,6 +117,8 @@ def _repo(c: Checker, top: dict[str, Any]) -> RepoSettings:
             email=c.string("repo.author.email", author.get("email"), "gitops-bot@localhost", r"[^\s<>]+@[^\s<>]*"),
         ),
         timeout=c.seconds("repo.timeout", raw.get("timeout"), 60.0),
+        objects_branch=c.string("repo.objects_branch", raw.get("objects_branch"), "", r"[A-Za-z0-9._/-]{1,100}")
+        or None,
     )
     if ".." in Path(repo.path).parts:
         c.bad("repo.path", "a path inside the repository", repo.path)

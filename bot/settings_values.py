@@ -29,6 +29,9 @@ class RepoSettings:
     path: str = "."
     author: Author = field(default_factory=Author)
     timeout: float = 60.0  # seconds any one git network command may take before it is killed
+    # Where the Flux objects live when not on `branch` (LAYOUTS §6: policies applied from `main`, markers on
+    # `release`): discovery reads the objects there and the markers on `branch`; the bot commits to `branch` only.
+    objects_branch: str | None = None
 
 
 @dataclass(frozen=True)

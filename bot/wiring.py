@@ -124,6 +124,7 @@ def context(
         pipeline=settings.pipeline,
         repo_path=settings.repo.path,
         branch=settings.repo.branch,
+        objects_branch=settings.repo.objects_branch,
         substitutions=dict(settings.substitutions),
         placement=settings.placement,
         environments={

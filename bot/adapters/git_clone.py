@@ -7,9 +7,11 @@ commands are killed after `timeout` seconds, and GitPython's errors become our o
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import shutil
+import tarfile
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -95,6 +97,7 @@ class GitClone:
         self._timeout = timeout
         self.blobless = blobless
         self._checked_out = False  # this instance has verified the clone's origin and branch
+        self._branch_files: dict[str, tuple[str, dict[str, str]]] = {}  # other branches, by their head
 
     # --- running git ------------------------------------------------------------------------------
 
@@ -173,6 +176,34 @@ class GitClone:
                        network=True, cwd=self.workdir if self.workdir.is_dir() else self.workdir.parent)  # fmt: skip
         if not out.strip():
             raise self.failure(f"the remote has no branch {self.branch}", "checking the remote", network=True)
+
+    def read_branch(self, branch: str, under: str = ".") -> dict[str, str]:
+        """Every *.yaml / *.yml file under `under` on `branch` of the remote, fetched into its own tracking ref
+        (the checked-out branch is untouched). One `git archive` child reads them all."""
+        ref = f"refs/remotes/origin/{branch}"
+        with self.lock:
+            self.ensure()
+            self.git("fetch", "--quiet", "--no-tags", "origin", f"+refs/heads/{branch}:{ref}",
+                     doing=f"fetching {branch}", network=True)  # fmt: skip
+            head = self.git("rev-parse", ref, doing=f"reading {branch}")
+            cached = self._branch_files.get(branch)
+            if cached is not None and cached[0] == head:
+                return dict(cached[1])
+            sink = io.BytesIO()
+            status, _out, err = self.run(["archive", "--format=tar", ref, "--", under], sink=sink)
+        if status != 0:
+            if "did not match" in err:  # `under` does not exist on that branch: nothing there
+                return {}
+            raise self.failure(err, f"reading {branch}", False)
+        files: dict[str, str] = {}
+        with tarfile.open(fileobj=io.BytesIO(sink.getvalue())) as tar:
+            for member in tar.getmembers():
+                if member.isfile() and member.name.endswith((".yaml", ".yml")):
+                    data = tar.extractfile(member)
+                    if data is not None:
+                        files[member.name] = data.read().decode("utf-8", errors="replace")
+        self._branch_files[branch] = (head, files)
+        return dict(files)
 
     def ensure(self) -> None:
         """A clone to read from: the first read clones; later ones read what the last sync fetched."""

@@ -85,3 +85,9 @@ class GitRepo:
 
     def is_ancestor(self, ancestor: str, descendant: str = "HEAD") -> bool:
         return self._history.is_ancestor(ancestor, descendant)
+
+    def files_on(self, branch: str, under: str = ".") -> dict[str, str]:
+        """The manifest files under `under` on another branch of the remote (fetched now); read-only."""
+        if not branch or branch.startswith("-") or any(c.isspace() or c in "~^:?*[\\" for c in branch):
+            raise InvalidInput(f"{branch!r} is not a branch name.")
+        return self._clone.read_branch(branch, under)

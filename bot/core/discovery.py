@@ -317,6 +317,7 @@ def discover(
             where = ", ".join(sorted({f"{s.file}:{s.line}" for s in sites}))
             problems.append(
                 f"{where}: marker names {policy}, which no ImagePolicy in the repository defines; not automated"
+                " (if the Flux objects live on another branch, name it in repo.objects_branch)"
             )
     targets = _name_services(placed, placement, problems)
     return Topology(targets=targets, pipeline=tuple(pipeline), automations=tuple(automations), problems=tuple(problems))

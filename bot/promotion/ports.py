@@ -51,6 +51,10 @@ class Repo(Protocol):
         """Does `descendant` contain `ancestor`? NotFound when Git does not know one of them."""
         ...
 
+    def files_on(self, branch: str, under: str = ".") -> dict[str, str]:
+        """The manifest files under `under` on another branch of the remote (fetched now); read-only."""
+        ...
+
 
 class Registry(Protocol):
     def list_tags(self, repo: str) -> list[str]: ...
@@ -89,6 +93,7 @@ class Context:
     environments: Mapping[str, Env] | None = None
     clock: Callable[[], int] | None = None
     branch: str = ""  # the branch the bot reads and writes (repo.branch); "" when unknown
+    objects_branch: str | None = None  # where the Flux objects are read when not on `branch` (repo.objects_branch)
 
     def env(self, name: str) -> Env:
         return (self.environments or {}).get(name) or Env()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from bot.core.automations import branch_notes
@@ -19,7 +20,8 @@ class Workspace:
     def of(cls, ctx: Context, snapshot: Snapshot) -> Workspace:
         files = snapshot.files(ctx.repo_path)
         topology = discover(
-            files, pipeline=ctx.pipeline, substitutions=ctx.substitutions or {}, placement=ctx.placement
+            _with_objects(ctx, files), pipeline=ctx.pipeline, substitutions=ctx.substitutions or {},
+            placement=ctx.placement,
         )
         # Where Flux writes, when not simply here: every reader of the topology (/versions, `check`) says so.
         notes = branch_notes(topology.automations, ctx.branch)
@@ -30,3 +32,18 @@ class Workspace:
     @classmethod
     def sync(cls, ctx: Context) -> Workspace:
         return cls.of(ctx, ctx.repo.sync())
+
+
+# A file that declares Flux objects the bot reads (image automation, Kustomizations), by its raw text.
+_FLUX_OBJECTS = re.compile(r"^apiVersion:\s*['\"]?(image|kustomize)\.toolkit\.fluxcd\.io/", re.M)
+
+
+def _with_objects(ctx: Context, files: dict[str, str]) -> dict[str, str]:
+    """The files discovery reads: the markers' branch, plus, when the Flux objects live on another branch
+    (`repo.objects_branch`), that branch's object files that the markers' branch does not have. Edits are
+    planned against `files` only, so the bot never writes to the objects' branch."""
+    if not ctx.objects_branch or ctx.objects_branch == ctx.branch:
+        return files
+    objects = ctx.repo.files_on(ctx.objects_branch, ctx.repo_path)
+    extra = {p: t for p, t in objects.items() if p not in files and _FLUX_OBJECTS.search(t)}
+    return {**extra, **files} if extra else files
