@@ -39,12 +39,20 @@ ENV_CONFIG = "GITOPS_BOT_CONFIG"
 
 
 def load(path: str | os.PathLike[str] | None = None) -> Settings:
-    """Load from `path`, else $GITOPS_BOT_CONFIG, else ./config/bot.yaml."""
-    chosen = Path(path or os.environ.get(ENV_CONFIG) or "config/bot.yaml")
+    """Load from `path`, else $GITOPS_BOT_CONFIG. There is no implicit default: ./config/bot.yaml is the
+    commented example, and reading it by accident would send a newcomer's first command to its example hosts."""
+    named = path or os.environ.get(ENV_CONFIG)
+    if not named:
+        raise ConfigError(
+            [f"no config file named: pass -c FILE or set {ENV_CONFIG} (config/bot.yaml is a commented example to copy)"]
+        )
+    chosen = Path(named)
     try:
         text = chosen.read_text(encoding="utf-8")
     except OSError as err:
-        raise ConfigError([f"cannot read {chosen}: {err.strerror}"], source=str(chosen)) from err
+        how = "-c FILE" if path else ENV_CONFIG
+        problem = f"cannot read {chosen}: {err.strerror} (it was named by {how})"
+        raise ConfigError([problem], source=str(chosen)) from err
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:

@@ -101,6 +101,8 @@ def _repo(c: Checker, top: dict[str, Any]) -> RepoSettings:
     if "repo" not in top:
         c.problems.append("repo: expected a mapping with at least `url`, got nothing")
     url = c.string("repo.url", raw.get("url"), "")
+    if "repo" in top and not url:  # a repo without a url fails later as "repository '' does not exist"
+        c.problems.append("repo.url: required: the GitOps repository (https://, ssh://, git://, file:// or a path)")
     if "://" in url and not url.startswith("ssh://") and "@" in url.split("://", 1)[1].split("/", 1)[0]:
         c.problems.append("repo.url: credentials in the URL are not allowed; set GIT_TOKEN instead")
     if "://" in url and ("?" in url or "#" in url):

@@ -289,8 +289,7 @@ class RegistrySession:
                 ) from err
             except (requests.ConnectionError, requests.Timeout) as err:
                 if attempt == self.retries:
-                    kind = "timed out" if isinstance(err, requests.Timeout) else "refused the connection"
-                    raise RegistryUnreachable(f"Registry {where} {kind} ({attempt + 1} tries).") from err
+                    raise _unreachable(where, err, attempt + 1) from err
             else:
                 if resp.status_code not in _RETRY_STATUS or attempt == self.retries:
                     return resp
@@ -322,3 +321,20 @@ def _retry_after(value: str | None) -> float:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError):
         return 0.0
+
+
+# urllib3 wraps a failed DNS lookup as NameResolutionError (older: "Name or service not known", "nodename nor
+# servname", "Temporary failure in name resolution"); the words decide the advice, not the exception type.
+_DNS_WORDS = ("NameResolutionError", "Name or service not known", "nodename nor servname",
+              "Temporary failure in name resolution", "getaddrinfo failed")  # fmt: skip
+
+
+def _unreachable(where: str, err: Exception, tries: int) -> RegistryUnreachable:
+    if isinstance(err, requests.Timeout):
+        return RegistryUnreachable(f"Registry {where} timed out ({tries} tries).")
+    if any(w in str(err) for w in _DNS_WORDS):
+        return RegistryUnreachable(
+            f"Registry host {where} could not be found (DNS).",
+            hint="Check the host name in the image (and substitutions), or the machine's network.",
+        )
+    return RegistryUnreachable(f"Registry {where} refused the connection ({tries} tries).")

@@ -16,6 +16,7 @@ names it (`policies."<ns>/<name>".service`).
 from __future__ import annotations
 
 import functools
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -119,6 +120,9 @@ class _Doc:
         spec = self.body.get("spec")
         return spec if isinstance(spec, Mapping) else {}
 
+
+# A `${var}` left after substitution: the config does not set it and it has no default.
+_UNSET_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 def _documents(files: Mapping[str, str], substitutions: Mapping[str, str], problems: list[str]) -> list[_Doc]:
     docs: list[_Doc] = []
@@ -300,6 +304,12 @@ def discover(
         denied = _access_problem(doc, repo)
         if denied:
             problems.append(f"{doc.file}: ImagePolicy {doc.ref}: {denied}")
+        unset = _UNSET_VAR.findall(str(repo.spec.get("image", "")))
+        if unset:  # Flux's postBuild would fill it in; without the value the image cannot be named
+            keys = ", ".join(f"substitutions.{v}" for v in sorted(set(unset)))
+            problems.append(f"{repo.file}: ImageRepository {repo.ref}: spec.image uses {', '.join(sorted(set(unset)))}"
+                            f" with no value: set {keys} in the config")  # fmt: skip
+            continue
         sites = by_policy.get(f"{doc.ref.namespace}:{doc.ref.name}", [])
         placed += _place(
             doc,

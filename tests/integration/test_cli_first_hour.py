@@ -6,6 +6,9 @@ operation failed or a report is incomplete.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +16,7 @@ import pytest
 import yaml
 
 from tests.integration.test_cli_e2e import ALICE, ok, refused
-from tests.integration.world import World, build_world, running_world
+from tests.integration.world import PROJECT, World, build_world, running_world
 from tests.servers.git_daemon import GitDaemon
 from tests.servers.registry import RegistryServer
 
@@ -133,3 +136,47 @@ def test_a_release_set_refuses_an_unknown_service_instead_of_dropping_it(shared:
     said = refused(shared, "promote", "staging", "to", "production", "--service", "backend,payments", "--as", ALICE)
     assert "No service 'payments' in staging" in said and "backend, frontend" in said
     assert shared.state() == before
+
+
+def _run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k != "GITOPS_BOT_CONFIG"}
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd or PROJECT, env={**clean, **(env or {})},
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+
+
+def test_without_a_config_the_message_names_both_ways_to_give_one(tmp_path: Path) -> None:
+    proc = _run("versions")  # from the repository root, where config/bot.yaml is only the example
+    assert proc.returncode == 2 and "-c FILE" in proc.stderr and "GITOPS_BOT_CONFIG" in proc.stderr
+    assert "github.com" not in proc.stderr + proc.stdout  # the example's hosts are never contacted
+    proc = _run("versions", env={"GITOPS_BOT_CONFIG": str(tmp_path / "missing.yaml")})
+    assert proc.returncode == 2 and "missing.yaml" in proc.stderr and "GITOPS_BOT_CONFIG" in proc.stderr
+
+
+def test_a_repo_without_url_is_refused_at_load(tmp_path: Path) -> None:
+    config = tmp_path / "bot.yaml"
+    config.write_text("repo: {branch: main}\n")
+    proc = _run("versions", "-c", str(config))
+    assert proc.returncode == 2 and "repo.url: required" in proc.stderr
+
+
+def test_a_missing_substitution_names_its_config_key(shared: World, tmp_path: Path) -> None:
+    conf = yaml.safe_load(shared.config.read_text())
+    conf["substitutions"] = {}
+    conf["state_dir"] = str(tmp_path / "state")
+    bare = tmp_path / "bot.yaml"
+    bare.write_text(yaml.safe_dump(conf))
+    proc = shared.cli("check", "-c", str(bare))
+    assert "substitutions.image_registry" in proc.stdout + proc.stderr
+
+
+def test_a_registry_host_that_does_not_resolve_is_named_as_a_dns_problem(shared: World, tmp_path: Path) -> None:
+    conf = yaml.safe_load(shared.config.read_text())
+    host = "registry.invalid"  # RFC 2606: never resolves
+    conf["substitutions"] = {k: v.replace(shared.registry.host, host) for k, v in conf["substitutions"].items()}
+    conf["registries"] = {host: {"timeout": 1}}
+    conf["state_dir"] = str(tmp_path / "state")
+    moved = tmp_path / "bot.yaml"
+    moved.write_text(yaml.safe_dump(conf))
+    proc = shared.cli("versions", "-c", str(moved))
+    assert proc.returncode == 1 and "could not be found (DNS)" in proc.stdout + proc.stderr
+    assert "refused the connection" not in proc.stdout + proc.stderr
