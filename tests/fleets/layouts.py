@@ -305,35 +305,23 @@ def big_bundle() -> Fleet:
 
 
 def seed() -> Fleet:
-    """The seed's layout as the issue describes it: each ImageRepository in flux-system shared through
-    accessFrom, and per environment per service an ImagePolicy and an automation whose path is that service's
-    directory in that environment (markers as bot/seed_layout.py writes them)."""
-    from bot.seed_layout import backend_deployment, frontend_overlay, marker_file
+    """The seed's layout, exactly as bot/seed_layout.py writes it for `gitops-bot demo` and the integration world:
+    each ImageRepository in flux-system shared through accessFrom, and per environment per service an
+    ImagePolicy and an automation whose path is that service's directory in that environment."""
+    from bot.seed_layout import IMAGE_REGISTRY_VAR, automation_file, marker_file, seed_files
 
     services = ("backend", "frontend")
     current = {"develop": D2, "staging": S2, "production": P1}
-    files = {
-        "flux/image-automation/repositories.yaml": docs(
-            *(repository(s, "flux-system", f"ghcr.io/acme/{s}", access_from=True) for s in services)
-        )
-    }
-    for env, now in current.items():
-        parts = []
-        for svc in services:
-            path = "./" + marker_file(svc, env).rsplit("/", 1)[0]
-            parts += [policy(svc, env, bot_filter(env), repo=svc, repo_namespace="flux-system"),
-                      automation(svc, env, path)]  # fmt: skip
-        files[f"flux/image-automation/{env}.yaml"] = docs(*parts)
-        files[marker_file("backend", env)] = backend_deployment(env, "ghcr.io/acme/backend", now)
-        files[marker_file("frontend", env)] = frontend_overlay(env, "ghcr.io/acme/frontend", now)
+    pipeline = tuple(current)
+    files = seed_files("ghcr.io/acme", {(s, e): now for s in services for e, now in current.items()}, pipeline)
     prod = marker_file("backend", "production")
     return Fleet(
-        "seed", files, {},
+        "seed", files, {"substitutions": {IMAGE_REGISTRY_VAR: "ghcr.io/acme"}},
         {f"acme/{s}": (D1, D2, S1, S2, P1) for s in services},
         {(s, e): (now, ACTIVE) for s in services for e, now in current.items()},
         (),
         ("promote", S2, "to", "production", "--service", "backend"), frozenset({prod}),
-        ("rollback", "production", "backend"), frozenset({prod, "flux/image-automation/production.yaml"}),
+        ("rollback", "production", "backend"), frozenset({prod, automation_file("production")}),
     )  # fmt: skip
 
 

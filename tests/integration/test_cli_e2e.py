@@ -136,7 +136,7 @@ def test_story_promote_rollback_resume(world: World) -> None:
     out = ok(world, "rollback", "production", "backend", "--as", BOB)
     [revert] = world.new_commits(promotion)
     assert f"backend in production: {target} → {old_prod}" in out
-    assert "warning: The hold on production/production also pauses automation for frontend" in out
+    assert "also pauses" not in out  # the seed has one automation per service per env
     t = world.trailers(revert)
     assert (t["Rolled-back-by"], t["Reverts"], t["Target-tag"]) == (BOB, promotion, old_prod)
     subject = world.remote.git("log", "-1", "--format=%s", promotion)
@@ -147,7 +147,7 @@ def test_story_promote_rollback_resume(world: World) -> None:
     prod = env_of(doc, "backend", "production")
     assert (prod["tag"], prod["automation"], prod["latest_available"]) == (old_prod, "held", target)
     assert (prod["last_change"]["kind"], prod["last_change"]["by"]) == ("rollback", BOB)
-    assert env_of(doc, "frontend", "production")["automation"] == "held"  # one automation per env
+    assert env_of(doc, "frontend", "production")["automation"] == "active"  # its own automation
 
     held = world.state()
     said = refused(world, "resume", "production", "backend", "--as", BOB)
@@ -298,7 +298,7 @@ def test_dry_run_rollback_prints_the_plan_and_writes_nothing(shared: World) -> N
     image = shared.image("backend")
     assert f"backend in staging: {new} → {old}\n" in out
     assert f"{marker_file('backend', 'staging')}: {image}:{new} → {image}:{old}\n" in out
-    assert "automation staging/staging held (spec.suspend: true)" in out
+    assert "automation staging/backend held (spec.suspend: true)" in out
     assert out.endswith("dry run: nothing written\n")
 
 

@@ -117,19 +117,19 @@ def test_promotion_into_held_env_lifts_the_hold_in_the_same_commit() -> None:
     files[IUA_PROD] = yamltext.set_field(
         files[IUA_PROD],
         kind="ImageUpdateAutomation",
-        name="production",
+        name="backend",
         namespace="production",
         path=("spec", "suspend"),
         value="true",
     )
     plan = _promote(files)
-    assert plan.lifted_hold == "production/production"  # type: ignore[attr-defined]
+    assert plan.lifted_hold == "production/backend"  # type: ignore[attr-defined]
     new = plan.edit.files[IUA_PROD]  # type: ignore[attr-defined]
     assert (
         yamltext.get_field(
             new,
             kind="ImageUpdateAutomation",
-            name="production",
+            name="backend",
             namespace="production",
             path=("spec", "suspend"),
         )
@@ -170,7 +170,7 @@ def test_rollback_reverts_newest_bump_and_holds_automation_in_same_commit() -> N
         yamltext.get_field(
             plan.edit.files[IUA_PROD],
             kind="ImageUpdateAutomation",
-            name="production",
+            name="backend",
             namespace="production",
             path=("spec", "suspend"),
         )
