@@ -32,6 +32,7 @@ class Automation:
     update_path: str  # "" = the repository root
     selector: LabelSelector | None  # None: no policySelector (all policies in the namespace)
     stalled: str = ""  # why Flux would stall it ("" when it runs); a stalled automation writes nothing
+    push_branch: str = ""  # spec.git.push.branch when it differs from the checkout branch (LAYOUTS §5), else ""
 
     @classmethod
     def from_manifest(cls, file: str, body: Mapping[str, Any]) -> Automation:
@@ -49,6 +50,7 @@ class Automation:
                 stalled = err.message
         raw_selector = spec.get("policySelector")
         return cls(
+            push_branch=_push_branch(spec.get("git")),
             ref=ref_of(body),
             file=file,
             suspended=spec.get("suspend") is True,
@@ -73,3 +75,19 @@ class Automation:
 
     def writes(self, policy: ObjectRef, labels: Mapping[str, str], file: str) -> bool:
         return self.applies_to(policy, labels) and self.covers(file)
+
+
+def _get(node: object, *path: str) -> object:
+    for key in path:
+        node = node.get(key) if isinstance(node, Mapping) else None
+    return node
+
+
+def _push_branch(git: object) -> str:
+    """Flux pushes to `push.branch` (default: the checkout branch; IAC internal/source/git.go configurePush).
+    Only a known, different branch is reported: without `checkout.ref.branch` the GitRepository's ref decides,
+    which is not in the automation."""
+    push, checkout = _get(git, "push", "branch"), _get(git, "checkout", "ref", "branch")
+    if isinstance(push, str) and push and isinstance(checkout, str) and push != checkout:
+        return push
+    return ""

@@ -16,6 +16,7 @@ from functools import cached_property
 from bot.core.commit_message import REVERTS, ROLLED_BACK_BY, Trailers, change_kind, parse_trailers
 from bot.core.discovery import Target
 from bot.core.imageref import ImageRef
+from bot.core.setters import bare_setter
 
 # `<indent>[- ]key: value # {"$imagepolicy": "..."}` - the value is what sits between the key and the marker.
 _MARKER_LINE = re.compile(
@@ -78,7 +79,8 @@ def marker_value(line: str) -> tuple[str, str] | None:
         return None
     if not isinstance(marker, dict) or not isinstance(marker.get("$imagepolicy"), str):
         return None
-    return marker["$imagepolicy"], _unquote(m.group("value").strip())
+    # A held marker (bot/core/holds.py) still stands for its setter: holding or lifting is not a bump.
+    return bare_setter(marker["$imagepolicy"]), _unquote(m.group("value").strip())
 
 
 def tag_of(setter: str, value: str) -> str:
