@@ -179,7 +179,9 @@ def lift(
         ref = str(target.automation.ref)
         what = what or ref
         also = f" {', '.join(kept)} stay held, now by their markers (HELD:…)." if kept else ""
-        sentences.append(f"Resumes image automation {ref} (spec.suspend: false), suspended by an earlier hold.{also}")
+        sentences.append(
+            f"Resumes image automation {ref} (spec.suspend: false; set by an earlier version's hold or by hand).{also}"
+        )
     if what:
         return what, " ".join(sentences), kept
     return "", "", ()
