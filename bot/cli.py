@@ -160,7 +160,10 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     for ch in p.edit.changes:
         print(f"  {ch.file}: {ch.old} → {ch.new}")
     if p.hold:
-        print(f"  automation {p.hold} held (spec.suspend: true); lift with: gitops-bot resume {p.env} {p.service}")
+        print(
+            f"  held: its markers now name HELD:{p.hold}, which no Flux automation writes (every other marker stays "
+            f"automated); lift with: gitops-bot resume {p.env} {p.service}"
+        )
     for w in p.warnings:
         print(f"  warning: {w}")
     print("dry run: nothing written" if out.dry_run else f"rolled back: committed as {(out.commit or '')[:12]}")
@@ -173,11 +176,11 @@ def cmd_resume(args: argparse.Namespace) -> int:
     out = _act(args, ResumeCmd(args.env, args.service, args.force))
     p = out.plan
     if p.edit is None:
-        print(f"{p.automation} is not held; nothing to do.")
+        print(f"{p.service} is not held in {p.env}; nothing to do.")
         return 0
     for w in p.warnings:
         print(f"warning: {w}")
-    print(f"resumed {p.automation}: committed as {(out.commit or '')[:12]}")
+    print(f"resumed {p.service} in {p.env} (automation {p.automation}): committed as {(out.commit or '')[:12]}")
     return 0
 
 
@@ -303,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     pr.add_argument("--force", action="store_true", help="break-glass through a freeze (listed users only)")
     pr.set_defaults(handler=cmd_promote)
 
-    rb = add("rollback", help="revert the newest bump and hold automation")
+    rb = add("rollback", help="revert the newest bump and hold that service in that env")
     rb.add_argument("env")
     rb.add_argument("service", nargs="?")
     rb.add_argument("--to", metavar="TAG", help="go back to a tag this env ran before")
@@ -318,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per 
     rs.add_argument("--as", dest="who", metavar="WHO")
     rs.set_defaults(handler=cmd_resume)
 
-    fz = add("freeze", help="block promotions into ENV and hold its automation, recorded in Git")
+    fz = add("freeze", help="block promotions into ENV and hold its services, recorded in Git")
     fz.add_argument("env")
     fz.add_argument("when", nargs=argparse.REMAINDER, metavar="DURATION|until TIME REASON…")
     fz.add_argument("--as", dest="who", metavar="WHO")

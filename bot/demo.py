@@ -171,7 +171,7 @@ def run(root: Path | None = None, out: Callable[[str], None] = print, color: boo
     out(f"backend in production: {rb.plan.from_tag or '?'} → {rb.plan.to_tag}")
     out(
         style(
-            f"⏸ automation {rb.plan.hold} is held so Flux cannot bump it back; "
+            f"⏸ {rb.plan.hold} is held (its markers name HELD:{rb.plan.hold}) so Flux cannot bump it back; "
             "resume with `/resume production backend`",
             "yellow",
         )

@@ -1,7 +1,10 @@
 """The seed GitOps repository layout, as text: what `gitops-bot demo` and the tests start from.
 
-    flux/image-automation/<env>.yaml                  ImageRepository + ImagePolicy per service, one
-                                                      ImageUpdateAutomation per env (namespace = env)
+    flux/image-automation/repositories.yaml           one ImageRepository per service in flux-system, shared
+                                                      with the env namespaces through spec.accessFrom
+    flux/image-automation/<env>.yaml                  per service: an ImagePolicy and an ImageUpdateAutomation
+                                                      in the env's namespace, the automation's update.path
+                                                      being that service's directory in that env
     flux/apps/backend/<env>/deployment.yaml           Deployment `image:` marker  "<env>:backend"
     flux/apps/frontend/base/...                       plain kustomize base
     flux/apps/frontend/overlays/<env>/kustomization.yaml   `images:` markers  "<env>:frontend:name|:tag"
@@ -14,22 +17,37 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 IMAGE_REGISTRY_VAR = "image_registry"
+REPOSITORIES_FILE = "flux/image-automation/repositories.yaml"
+
+
+def automation_file(env: str) -> str:
+    return f"flux/image-automation/{env}.yaml"
+
+
+def image_repositories(services: Sequence[str], pipeline: Sequence[str]) -> str:
+    """Each image scanned once, in flux-system; a policy in another namespace needs accessFrom to read it."""
+    admitted = "".join(
+        f"      - matchLabels:\n          kubernetes.io/metadata.name: {env}\n" for env in pipeline
+    )
+    return "---\n".join(
+        f"""apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageRepository
+metadata:
+  name: {svc}
+  namespace: flux-system
+spec:
+  image: ${{{IMAGE_REGISTRY_VAR}}}/{svc}
+  interval: 1m
+  accessFrom:
+    namespaceSelectors:
+{admitted}"""
+        for svc in services
+    )
 
 
 def image_automation(env: str, services: Sequence[str]) -> str:
     docs = []
     for svc in services:
-        docs.append(
-            f"""apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageRepository
-metadata:
-  name: {svc}
-  namespace: {env}
-spec:
-  image: ${{{IMAGE_REGISTRY_VAR}}}/{svc}
-  interval: 1m
-"""
-        )
         docs.append(
             f"""apiVersion: image.toolkit.fluxcd.io/v1
 kind: ImagePolicy
@@ -39,6 +57,7 @@ metadata:
 spec:
   imageRepositoryRef:
     name: {svc}
+    namespace: flux-system
   filterTags:
     pattern: '^{env}-v[0-9]+\\.[0-9]+\\.[0-9]+-[a-f0-9]+-(?P<ts>[0-9]+)$'
     extract: '$ts'
@@ -47,11 +66,11 @@ spec:
       order: asc
 """
         )
-    docs.append(
-        f"""apiVersion: image.toolkit.fluxcd.io/v1
+        docs.append(
+            f"""apiVersion: image.toolkit.fluxcd.io/v1
 kind: ImageUpdateAutomation
 metadata:
-  name: {env}
+  name: {svc}
   namespace: {env}
 spec:
   interval: 5m
@@ -70,10 +89,10 @@ spec:
     push:
       branch: main
   update:
-    path: ./flux/apps
+    path: ./{marker_file(svc, env).rsplit("/", 1)[0]}
     strategy: Setters
 """
-    )
+        )
     return "---\n".join(docs)
 
 
@@ -150,8 +169,9 @@ def seed_files(registry: str, tags: Mapping[tuple[str, str], str], pipeline: Seq
     """The whole repository for `tags[(service, env)]`; services other than frontend get a Deployment."""
     services = sorted({s for s, _ in tags})
     files: dict[str, str] = {"README.md": "Fleet repository managed by Flux.\n"}
+    files[REPOSITORIES_FILE] = image_repositories(services, pipeline)
     for env in pipeline:
-        files[f"flux/image-automation/{env}.yaml"] = image_automation(env, services)
+        files[automation_file(env)] = image_automation(env, services)
     for (svc, env), tag in tags.items():
         image = f"{registry}/{svc}"
         if svc == "frontend":

@@ -1,4 +1,4 @@
-"""Roll back: revert the newest standing bump of a service in an env and hold its automation."""
+"""Roll back: revert the newest standing bump of a service in an env and hold that service in that env."""
 
 from __future__ import annotations
 

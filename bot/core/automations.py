@@ -79,6 +79,12 @@ class Automation:
         )
 
     @property
+    def pushes_elsewhere(self) -> bool:
+        """Flux pushes to a known branch other than the one it checks out (LAYOUTS §5). Without
+        `checkout.ref.branch` the GitRepository's ref decides, which is not in the automation: not known."""
+        return bool(self.push_branch and self.checkout_branch and self.push_branch != self.checkout_branch)
+
+    @property
     def writes_to(self) -> str:
         """The branch Flux pushes to: `push.branch`, else the checkout branch ("" when Git cannot tell: the
         GitRepository's ref lives in the cluster)."""

@@ -115,7 +115,7 @@ def promotion_message(
     if reason:
         body.append(f"Reason: {one_line(reason, 'reason', 300)}")
     if lifted_hold:
-        body.append(f"Image automation {lifted_hold} is resumed (spec.suspend: false).")
+        body.append(lifted_hold)  # a whole sentence: what the promotion lifts (bot/core/plan.py says which)
     pairs: list[tuple[str, str | None]] = [(PROMOTED_BY, promoted_by)]
     pairs += [(APPROVED_BY, a) for a in approved_by]
     pairs += [
@@ -152,8 +152,9 @@ def rollback_message(
     ]
     if hold:
         body.append(
-            f"Image automation {hold} is held (spec.suspend: true) so Flux cannot bump the tag straight back; "
-            f"lift it with `gitops-bot resume {env} {service}`."
+            f"Held: the markers of {hold} now name HELD:{hold}, a setter no ImageUpdateAutomation knows, so Flux "
+            f"leaves them alone and cannot bump the tag straight back; every other marker stays automated. "
+            f"Lift it with `gitops-bot resume {env} {service}`."
         )
     pairs: list[tuple[str, str | None]] = [
         (ROLLED_BACK_BY, rolled_back_by),
@@ -167,9 +168,10 @@ def rollback_message(
     return CommitMessage(subject, "\n".join(body), _trailers(pairs))
 
 
-def resume_message(*, service: str, env: str, automation: str, resumed_by: str, request_id: str = "") -> CommitMessage:
+def resume_message(*, service: str, env: str, lifted: str, resumed_by: str, request_id: str = "") -> CommitMessage:
+    """`lifted`: the sentence saying what is lifted (bot/core/plan.py `plan_resume`)."""
     subject = f"resume({service}): image automation in {env}"
-    body = f"Lift the hold on {automation} (spec.suspend: false); Flux resumes writing new {env} tags."
+    body = lifted
     pairs: list[tuple[str, str | None]] = [
         (RESUMED_BY, resumed_by),
         (SERVICE, service),

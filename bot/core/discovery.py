@@ -27,6 +27,7 @@ import yaml
 from bot.core import flux_objects, setters, yamldocs
 from bot.core.automations import Automation
 from bot.core.flux_objects import ObjectRef, labels_of, ref_of
+from bot.core.holds import HoldKind, kind_of
 from bot.core.imageref import ImageRef
 from bot.core.placement import Placement, env_of_path, policy_envs, service_base
 from bot.core.policy import PolicySpec
@@ -58,8 +59,12 @@ class Target:
         return f"{self.policy.namespace}:{self.policy.name}"
 
     @property
+    def hold(self) -> HoldKind:
+        return kind_of(self)
+
+    @property
     def held(self) -> bool:
-        return self.automation is not None and self.automation.suspended
+        return kind_of(self) is not HoldKind.NONE
 
     def current_tags(self) -> set[str]:
         """Every tag the marker sites name now (one, unless the repo disagrees with itself)."""

@@ -2,9 +2,9 @@
 
 Manual freezes (`/freeze production 2h release party`) are records with a start and an end; recurring
 windows come from config and are evaluated by the caller (cron needs a scheduler library, which the
-core does not import) and passed in as already-open windows. `holds` records which
-ImageUpdateAutomations a freeze suspended, so lifting the freeze resumes exactly those and never a
-rollback hold.
+core does not import) and passed in as already-open windows. `holds` records which services a
+freeze held (by their markers, bot/core/holds.py), so lifting the freeze releases exactly those and
+never a rollback hold; entries "ns/name" are automations an earlier version suspended.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class Freeze:
 @dataclass(frozen=True)
 class FreezeFile:
     freezes: tuple[Freeze, ...] = ()
-    holds: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # env → automations "ns/name"
+    holds: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # env → services held (legacy: "ns/name")
 
     @classmethod
     def parse(cls, text: str | None) -> FreezeFile:

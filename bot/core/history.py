@@ -17,6 +17,7 @@ from bot.core.commit_message import REVERTS, ROLLED_BACK_BY, ChangeKind, Trailer
 from bot.core.discovery import Target
 from bot.core.flux_commits import automation_kind
 from bot.core.imageref import ImageRef
+from bot.core.setters import bare_setter
 
 # `<indent>[- ]key: value # {"$imagepolicy": "..."}` - the value is what sits between the key and the marker.
 _MARKER_LINE = re.compile(
@@ -80,7 +81,8 @@ def marker_value(line: str) -> tuple[str, str] | None:
         return None
     if not isinstance(marker, dict) or not isinstance(marker.get("$imagepolicy"), str):
         return None
-    return marker["$imagepolicy"], _unquote(m.group("value").strip())
+    # A held marker (bot/core/holds.py) still stands for its setter: holding or lifting is not a bump.
+    return bare_setter(marker["$imagepolicy"]), _unquote(m.group("value").strip())
 
 
 def tag_of(setter: str, value: str) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core import commit_message as cm
-from bot.core import setters, yamltext
+from bot.core import holds, setters
 from bot.core.discovery import Target, Topology
 from bot.core.imageref import ImageRef
 from bot.core.names import known_env
@@ -61,7 +61,7 @@ class RollbackPlan:
     to_tag: str
     reverted: str  # sha of the bump being undone
     edit: Edit
-    hold: str = ""  # the automation held in the same commit ("" in retag mode)
+    hold: str = ""  # the setter whose markers are held in the same commit ("" in retag mode)
     retag_from: str = ""  # retag mode: copy this tag's digest to `to_tag`
     warnings: tuple[str, ...] = ()
 
@@ -74,6 +74,7 @@ class ResumePlan:
     edit: Edit | None
     would_deploy: str | None = None
     warnings: tuple[str, ...] = field(default=())
+    kept: tuple[str, ...] = ()  # "service/env" kept held when an earlier version's suspend is lifted
 
 
 # --- pipeline gates -----------------------------------------------------------------------------
@@ -144,38 +145,46 @@ def _values_for(target: Target, tag: str, digest: str) -> dict[str, str]:
 
 
 def apply_values(
-    files: Mapping[str, str], target: Target, values: Mapping[str, str]
+    files: Mapping[str, str], target: Target, values: Mapping[str, str], *, hold: bool | None = None
 ) -> tuple[dict[str, str], list[setters.Change]]:
-    """Write setter `values` into every file holding one of `target`'s markers: (changed files, changes)."""
-    out: dict[str, str] = {}
-    changes: list[setters.Change] = []
-    for file in sorted({s.file for s in target.sites}):
-        if file not in files:
-            raise NotFound(f"{file} is named by a marker but is not in the repository any more.")
-        text, ch = setters.rewrite(file, files[file], values)
-        if ch:
-            out[file] = text
-            changes.extend(ch)
-    return out, changes
+    """Write setter `values` into `target`'s markers, holding (True), lifting (False) or keeping (None) its
+    hold: (changed files, changes)."""
+    edited: dict[str, str] = {}
+    changes = holds.write_markers(files, edited, target, values, hold)
+    return edited, changes
 
 
-def set_suspend(files: Mapping[str, str], edited: dict[str, str], target: Target, value: bool) -> str:
-    """Set `spec.suspend` on `target`'s ImageUpdateAutomation into `edited`; its name, or "" if it has none."""
-    a = target.automation
-    if a is None:
-        return ""
-    text = edited.get(a.file, files.get(a.file))
-    if text is None:
-        raise NotFound(f"{a.file} (ImageUpdateAutomation {a.ref}) is not in the repository any more.")
-    edited[a.file] = yamltext.set_field(
-        text,
-        kind="ImageUpdateAutomation",
-        name=a.ref.name,
-        namespace=a.ref.namespace,
-        path=("spec", "suspend"),
-        value="true" if value else "false",
-    )
-    return str(a.ref)
+def lift(
+    files: Mapping[str, str],
+    edited: dict[str, str],
+    topology: Topology,
+    target: Target,
+    latest: Mapping[tuple[str, str], str | None],
+) -> tuple[str, str, tuple[str, ...]]:
+    """Lift `target`'s hold into `edited`: (what was lifted, the sentence for the commit, siblings kept held).
+
+    A marker hold is lifted by naming the setter again; a suspend written by an earlier version is lifted by
+    resuming the automation while every sibling Flux would move stays held by marker (bot/core/holds.py).
+    """
+    what, sentences, kept = "", [], tuple[str, ...]()
+    if target.hold is holds.HoldKind.MARKER:
+        holds.write_markers(files, edited, target, {}, hold=False)
+        what = target.setter
+        sentences.append(
+            f"Lifts the hold on {target.service} in {target.env}: its markers name {target.setter} again, so "
+            "Flux's image automation writes them."
+        )
+    if target.automation is not None and target.automation.suspended:
+        kept = tuple(holds.lift_suspend(files, edited, topology, target, latest))
+        ref = str(target.automation.ref)
+        what = what or ref
+        also = f" {', '.join(kept)} stay held, now by their markers (HELD:…)." if kept else ""
+        sentences.append(
+            f"Resumes image automation {ref} (spec.suspend: false; set by an earlier version's hold or by hand).{also}"
+        )
+    if what:
+        return what, " ".join(sentences), kept
+    return "", "", ()
 
 
 def plan_promotion(
@@ -196,11 +205,14 @@ def plan_promotion(
     request_id: str = "",
     slack_thread: str = "",
     target_tag: str | None = None,
+    sibling_latest: Mapping[tuple[str, str], str | None] | None = None,
 ) -> PromotionPlan:
     """Plan one promotion. `deployed_in_source` is None when that gate is off for the environment.
 
     `target_tag` pins the new tag when re-planning after the registry copy already created it.
+    `sibling_latest`: what each policy sharing a suspended automation would select now (bot/core/holds.py).
     """
+    sibling_latest = sibling_latest or {}
     check_route(topology.pipeline, tag.env, target_env)
     src = topology.target(service, tag.env)
     dst = topology.target(service, target_env)
@@ -249,9 +261,10 @@ def plan_promotion(
             "nothing in Git.",
             hint=f'Add the `# {{"$imagepolicy": "…"}}` marker for {dst.setter} to its manifest, then promote again.',
         )
-    lifted = set_suspend(files, edited, dst, False) if dst.held else ""
+    lifted, lift_sentence, kept = lift(files, edited, topology, dst, sibling_latest)
     if lifted:
-        warnings.append(f"{target_env} automation {lifted} is held; this promotion lifts the hold.")
+        warnings.append(f"{service} is held in {target_env}; this promotion lifts the hold.")
+    warnings += [f"{k} stays held (migrated from spec.suspend to its markers)." for k in kept]
     message = cm.promotion_message(
         service=service,
         version=tag.version,
@@ -266,7 +279,7 @@ def plan_promotion(
         reason=reason,
         request_id=request_id,
         slack_thread=slack_thread,
-        lifted_hold=lifted,
+        lifted_hold=lift_sentence,
     )
     return PromotionPlan(
         **base,
@@ -290,8 +303,10 @@ def plan_resume(
     resumed_by: str,
     force: bool = False,
     request_id: str = "",
+    sibling_latest: Mapping[tuple[str, str], str | None] | None = None,
 ) -> ResumePlan:
-    """Lift a hold. Refused when Flux would then deploy a different tag than Git has, unless forced."""
+    """Lift this service's hold in this env, and no other. Refused when Flux would then deploy a different tag
+    than Git has, unless forced."""
     target = topology.target(service, env)
     if target.automation is None:
         raise NotFound(f"No ImageUpdateAutomation writes {service}'s markers in {env}; there is nothing to resume.")
@@ -301,14 +316,15 @@ def plan_resume(
     current = target.current_tag()
     if latest_available and latest_available != current and not force:
         raise GateRefused(
-            f"Resuming {auto} would deploy {latest_available} to {env} (Git has {current}).",
+            f"Resuming {service} in {env} would deploy {latest_available} (Git has {current}).",
             hint="Promote a fixed build first, or resume with --force to let that tag come back.",
         )
     edited: dict[str, str] = {}
-    set_suspend(files, edited, target, False)
-    warnings = (f"Flux will deploy {latest_available}.",) if latest_available and latest_available != current else ()
-    message = cm.resume_message(service=service, env=env, automation=auto, resumed_by=resumed_by, request_id=request_id)
-    return ResumePlan(service, env, auto, Edit(edited, message), latest_available, warnings)
+    _lifted, sentence, kept = lift(files, edited, topology, target, sibling_latest or {})
+    warnings = [f"Flux will deploy {latest_available}."] if latest_available and latest_available != current else []
+    warnings += [f"{k} stays held (migrated from spec.suspend to its markers)." for k in kept]
+    message = cm.resume_message(service=service, env=env, lifted=sentence, resumed_by=resumed_by, request_id=request_id)
+    return ResumePlan(service, env, auto, Edit(edited, message), latest_available, tuple(warnings), kept)
 
 
 # --- release sets -------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Rollback planning: undo the newest standing bump of a service in an environment, or go back to a tag
-it ran before, holding its automation (`hold`) or giving the old digest a fresh tag (`retag`).
+it ran before, holding its markers (`hold`, bot/core/holds.py) or giving the old digest a fresh tag (`retag`).
 
 Pure, like bot/core/plan.py whose plan values and edit helpers it uses.
 """
@@ -12,9 +12,10 @@ from bot.core import commit_message as cm
 from bot.core.clock_text import utc
 from bot.core.discovery import Topology
 from bot.core.history import Bump, effective_bumps
+from bot.core.holds import push_branch_problem
 from bot.core.imageref import ImageRef
 from bot.core.names import known_env
-from bot.core.plan import Edit, RollbackPlan, apply_values, new_timestamp, set_suspend
+from bot.core.plan import Edit, RollbackPlan, apply_values, new_timestamp
 from bot.core.tags import BuildTag
 from bot.errors import GateRefused, NotFound
 
@@ -72,6 +73,7 @@ def plan_rollback(
             )
         values = {ch.setter: ch.old for ch in newest.changes if ch.old is not None}
         to_value = newest.old_tag
+        _refuse_removed_tag(service, env, history, to_value)
     else:
         BuildTag.parse(to_tag)
         source = next((b for b in history if b.new_tag == to_tag), None)
@@ -95,17 +97,20 @@ def plan_rollback(
             )
         )
         values = _retarget(values, to_value)
-    edited, changes = apply_values(files, target, values)
-    hold = set_suspend(files, edited, target, True) if mode == "hold" else ""
     warnings = []
-    if mode == "hold" and not hold:
+    if mode == "hold" and target.automation is None:
         warnings.append("No ImageUpdateAutomation writes these markers; nothing to hold.")
-    elif hold:
-        others = sorted(
-            t.service for t in topology.in_env(env) if t.automation == target.automation and t is not target
+    elif mode == "hold" and (elsewhere := push_branch_problem(target)):
+        raise GateRefused(
+            f"Cannot hold {service} in {env}: {elsewhere}.",
+            hint=f"Set environments.{env}.rollback: retag (a fresh tag that Flux's policy selects itself, on every "
+            "branch), or delete that branch first so Flux rebuilds it from this one, then roll back.",
         )
-        if others:
-            warnings.append(f"The hold on {hold} also pauses automation for {', '.join(others)} in {env}.")
+    hold_markers = mode == "hold" and target.automation is not None
+    # Retag mode leaves the hold form as it is: the fresh tag is the newest, so the policy selects it itself;
+    # a hold made earlier stays until `resume` or the next promotion lifts it.
+    edited, changes = apply_values(files, target, values, hold=True if hold_markers else None)
+    hold = target.setter if hold_markers else ""
     if current is not None and newest.new_tag != current and to_tag is None:
         warnings.append(f"Git now has {current}, not {newest.new_tag}; the markers are set back to {to_value} anyway.")
     message = cm.rollback_message(
@@ -131,6 +136,18 @@ def plan_rollback(
         retag_from=retag_from,
         warnings=tuple(warnings),
     )
+
+
+def _refuse_removed_tag(service: str, env: str, history: Sequence[Bump], to_value: str) -> None:
+    """Undoing the bump before a rollback's can land on the very tag that rollback took out (say the fix was
+    promoted from it); only a person naming it with --to may bring it back."""
+    for b in history:
+        if b.commit.trailers.get(cm.ROLLED_BACK_BY) and b.old_tag == to_value:
+            raise GateRefused(
+                f"Rolling back {service} in {env} would redeploy {to_value}, which the rollback "
+                f"{b.commit.sha[:12]} took out.",
+                hint=f"If that build is wanted after all, name it: `rollback {env} {service} --to {to_value}`.",
+            )
 
 
 def _retarget(values: Mapping[str, str], tag: str) -> dict[str, str]:

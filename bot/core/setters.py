@@ -12,6 +12,8 @@ fieldmeta. What matters, and what a naive port gets wrong:
     file every marked field is set again, so kyaml's quoting applies to unchanged ones too.
   - We replace scalar text in place; Flux re-emits the whole file, which is byte-identical for files already
     in kyaml's canonical form (all of Flux's fixtures are).
+  - A held marker (bot/core/holds.py) names `HELD:<setter>`, a setter no automation can know, so `rewrite`
+    (Flux's lookup by the name in the comment) leaves it alone; the bot reads it as its setter, held.
 """
 
 from __future__ import annotations
@@ -42,10 +44,14 @@ __all__ = [
     "rewrite_sites",
     "setter_values",
     "validate_update_strategy",
+    "write_sites",
 ]
 
 TOKEN = '"$imagepolicy"'  # noqa: S105  (the file screen, not a secret)
 SUFFIXES = ("tag", "name", "digest")
+# Setter names are `<namespace>:<policy>[:suffix]` and a namespace is a lowercase RFC 1123 label, so a name
+# starting with `HELD:` can never be a setter of any automation (see bot/core/holds.py for why this form).
+HELD_PREFIX = "HELD:"
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,17 @@ class MarkerSite:
     suffix: str  # "" | "tag" | "name" | "digest"
     value: str  # the field's current value, unquoted
     path: str  # e.g. "spec.template.spec.containers[0].image" or "images[0].newTag"
+    held: bool = False  # the comment names HELD:<setter>: no automation writes it
+
+    @property
+    def marker(self) -> str:
+        """The name in the comment, which is what Flux looks the setter up by."""
+        return HELD_PREFIX + self.setter if self.held else self.setter
+
+
+def bare_setter(name: str) -> str:
+    """The setter a (possibly held) marker name stands for."""
+    return name.removeprefix(HELD_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -125,10 +142,12 @@ def _marked(file: str, text: str) -> tuple[tuple[MarkerSite, Scalar], ...]:
     scalars = yamltext.value_scalars(text, commented_only=True)
     out: list[tuple[MarkerSite, Scalar]] = []
     for s in scalars or ():
-        setter = parse_marker(s.comment)
+        name = parse_marker(s.comment)
+        setter = bare_setter(name) if name else None
         split = _split_setter(setter) if setter else None
-        if setter and split:
-            out.append((MarkerSite(file, s.line, s.object, setter, split[0], split[1], s.value, s.path), s))
+        if name and setter and split:
+            held = name != setter
+            out.append((MarkerSite(file, s.line, s.object, setter, split[0], split[1], s.value, s.path, held), s))
     return tuple(out)
 
 
@@ -163,7 +182,7 @@ def rewrite(file: str, text: str, values: Mapping[str, str]) -> tuple[str, list[
     edits: list[tuple[int, int, str]] = []
     changes: list[Change] = []
     for site, scalar in _marked(file, text):
-        new = values.get(site.setter)
+        new = values.get(site.marker)  # Flux's lookup: a held marker names no setter it knows
         if new is None:
             continue
         if new != site.value:
@@ -171,6 +190,45 @@ def rewrite(file: str, text: str, values: Mapping[str, str]) -> tuple[str, list[
         edits.append(_edit(scalar, new))
     if not changes:
         return text, []
+    return yamltext.replace_spans(text, edits), changes
+
+
+def _rename(text: str, scalar: Scalar, old: str, new: str) -> tuple[int, int, str]:
+    """The edit that makes the marker comment after `scalar` name `new` instead of `old` (nothing else moves)."""
+    at = text.find(scalar.comment, scalar.end)
+    key = scalar.comment.find('"$imagepolicy"')
+    quoted = json.dumps(old)
+    inner = scalar.comment.find(quoted, key + len('"$imagepolicy"')) if at >= 0 and key >= 0 else -1
+    if inner < 0:  # an escaped spelling of the name: refuse rather than guess where it is
+        raise PolicyError(f"The marker on line {scalar.line} spells {old!r} in a way the bot cannot rewrite.")
+    return at + inner, at + inner + len(quoted), json.dumps(new)
+
+
+def write_sites(
+    file: str, text: str, values: Mapping[str, str], *, policy: str, hold: bool | None = None
+) -> tuple[str, list[Change]]:
+    """The bot's own write of one policy's markers: `values` by setter name, held or not.
+
+    Unlike `rewrite` (Flux's lookup), held markers are written too, and `hold` True/False holds or lifts
+    every marker of `policy` in the file (None leaves the form as it is).
+    """
+    edits: list[tuple[int, int, str]] = []
+    renames: list[tuple[int, int, str]] = []
+    changes: list[Change] = []
+    for site, scalar in _marked(file, text):
+        if site.policy != policy:
+            continue
+        new = values.get(site.setter)
+        if new is not None:
+            if new != site.value:
+                changes.append(Change(file, site.object, site.value, new, site.setter))
+            edits.append(_edit(scalar, new))  # as `rewrite`: kyaml's quoting applies to every set field
+        if hold is not None and hold != site.held:
+            want = HELD_PREFIX + site.setter if hold else site.setter
+            renames.append(_rename(text, scalar, site.marker, want))
+    if not changes and not renames:
+        return text, []
+    edits += renames
     return yamltext.replace_spans(text, edits), changes
 
 

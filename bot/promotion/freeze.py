@@ -1,10 +1,11 @@
 """Freezes: block promote and resume in an environment and hold its Flux automation, recorded in Git.
 
-A freeze is a commit to `.gitops-bot/freezes.json` (auditable, shared by replicas) that also sets
-`spec.suspend: true` on the environment's ImageUpdateAutomations, in the same commit; lifting it
-resumes exactly the automations it held. Recurring windows (`environments.<env>.freezes`) open and
-close through `reconcile`, which a scheduler job runs every minute: it is idempotent, so a restart or
-a missed run converges instead of misfiring. Rollback is never blocked: it is the incident path.
+A freeze is a commit to `.gitops-bot/freezes.json` (auditable, shared by replicas) that also holds every
+automated service of the environment by its markers (bot/core/holds.py), in the same commit, and nothing
+outside that environment; lifting it releases exactly the services it held. Recurring windows
+(`environments.<env>.freezes`) open and close through `reconcile`, which a scheduler job runs every
+minute: it is idempotent, so a restart or a missed run converges instead of misfiring. Rollback is
+never blocked: it is the incident path.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.core import commit_message as cm
-from bot.core import yamltext
+from bot.core import holds, yamltext
 from bot.core.clock_text import utc
 from bot.core.cron import apscheduler_form
 from bot.core.freezes import FREEZE_FILE, Freeze, FreezeFile, manual_freeze
@@ -69,38 +70,35 @@ def _automations(ws: Workspace, env: str) -> dict[str, tuple[str, str, str]]:
 
 
 def _converge(ctx: Context, ws: Workspace, ff: FreezeFile, now: int) -> tuple[FreezeFile, dict[str, str], list[str]]:
-    """Hold automations of frozen envs, release the ones a freeze held once it is over."""
+    """Hold every automated service of a frozen env by its markers (bot/core/holds.py), which holds nothing
+    outside that env whatever the automations share; release what a freeze held once it is over.
+
+    `holds` records the services a freeze held, so a service already held (a rollback) is never the freeze's
+    to lift. Entries with a "/" are automations "ns/name" that earlier versions suspended: lifted as they were.
+    """
     files: dict[str, str] = {}
     notes = []
     for env in ctx.pipeline:
         frozen = ff.active(env, now, open_windows(env, ctx.env(env).freezes, now)) is not None
-        autos = _automations(ws, env)
+        targets = {t.service: t for t in ws.topology.in_env(env) if t.automation is not None}
         held = set(ff.holds.get(env, ()))
         if frozen:
-            newly = [
-                ref
-                for ref, (file, name, ns) in sorted(autos.items())
-                if ref not in held and not _suspended(files.get(file, ws.files.get(file, "")), name, ns)
-            ]
-            for ref in newly:
-                _set(files, ws, autos[ref], "true")
+            newly = [s for s, t in sorted(targets.items()) if s not in held and not t.held]
+            for s in newly:
+                holds.write_markers(ws.files, files, targets[s], {}, hold=True)
             if newly:
                 ff = ff.with_holds(env, sorted(held | set(newly)))
                 notes.append(f"hold {', '.join(newly)} ({env} frozen)")
         elif held:
-            for ref in sorted(held):
-                if ref in autos:
-                    _set(files, ws, autos[ref], "false")
+            autos = _automations(ws, env)
+            for entry in sorted(held):
+                if "/" in entry and entry in autos:
+                    _set(files, ws, autos[entry], "false")
+                elif entry in targets:
+                    holds.write_markers(ws.files, files, targets[entry], {}, hold=False)
             ff = ff.with_holds(env, [])
             notes.append(f"resume {', '.join(sorted(held))} ({env} freeze over)")
     return ff, files, notes
-
-
-def _suspended(text: str, name: str, namespace: str) -> bool:
-    value = yamltext.get_field(
-        text, kind="ImageUpdateAutomation", name=name, namespace=namespace, path=("spec", "suspend")
-    )
-    return value == "true"
 
 
 def _set(files: dict[str, str], ws: Workspace, auto: tuple[str, str, str], value: str) -> None:

@@ -19,6 +19,7 @@ from bot.core.tags import BuildTag
 from bot.errors import OperationFailed, PartialPromotion, PushConflict, RegistryError
 from bot.promotion import freeze
 from bot.promotion.ports import Context, Snapshot
+from bot.promotion.resume import sibling_latest
 from bot.promotion.workspace import Workspace
 
 
@@ -92,6 +93,7 @@ def prepare(ctx: Context, req: PromoteRequest) -> tuple[Workspace, PromotionPlan
         reason=reason,
         request_id=req.request_id,
         slack_thread=req.slack_thread,
+        sibling_latest=sibling_latest(ctx, ws, service, req.target_env),
     )
     return ws, plan
 
@@ -158,6 +160,7 @@ def promote(ctx: Context, req: PromoteRequest, *, dry_run: bool = False) -> Prom
             request_id=req.request_id,
             slack_thread=req.slack_thread,
             target_tag=plan.target_tag,
+            sibling_latest=sibling_latest(ctx, fresh, plan.service, plan.target_env),
         )
         return again.edit
 

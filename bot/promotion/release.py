@@ -16,6 +16,7 @@ from bot.core.tags import BuildTag
 from bot.errors import GateRefused, NotFound
 from bot.promotion import freeze
 from bot.promotion.ports import Context, Snapshot
+from bot.promotion.resume import sibling_latest
 from bot.promotion.workspace import Workspace
 
 
@@ -63,6 +64,7 @@ def _plans(
             now=ctx.now(),
             deployed_in_source=True,
             target_tag=(pinned or {}).get(t.service),
+            sibling_latest=sibling_latest(ctx, ws, t.service, target),
         )  # the source build runs in `source` by construction: it is what Git has there now
         if plan.edit is not None:
             files.update(plan.edit.files)

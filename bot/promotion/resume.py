@@ -1,13 +1,15 @@
-"""Resume: lift a hold on an environment's image automation.
+"""Resume: lift the hold on one service in one environment (its markers name their setter again), and no other.
 
 Refused when the policy's newest tag is not what Git has now, because resuming would then redeploy
-that tag (usually the very build that was rolled back) - unless the person says --force.
+that tag (usually the very build that was rolled back) - unless the person says --force. A hold an
+earlier version wrote as `spec.suspend: true` is lifted by migrating it (bot/core/holds.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.core import holds
 from bot.core.freezes import refuse_if_frozen
 from bot.core.names import env_name, service_name
 from bot.core.plan import Edit, ResumePlan, plan_resume
@@ -43,6 +45,16 @@ def latest_available(ctx: Context, ws: Workspace, service: str, env: str) -> str
         return None
 
 
+def sibling_latest(ctx: Context, ws: Workspace, service: str, env: str) -> dict[tuple[str, str], str | None]:
+    """For a target held by an earlier version's suspend: what each other policy of that automation would
+    select now, so lifting it keeps held exactly the ones Flux would move (bot/core/holds.py)."""
+    target = ws.topology.target(service, env)
+    return {
+        (t.service, t.env): latest_available(ctx, ws, t.service, t.env)
+        for t in holds.suspended_siblings(ws.topology, target)
+    }
+
+
 def _service(ws: Workspace, req: ResumeRequest) -> str:
     if req.service is not None:
         return service_name(req.service)
@@ -64,6 +76,7 @@ def _plan(ctx: Context, ws: Workspace, req: ResumeRequest, service: str) -> Resu
         resumed_by=req.who,
         force=req.force,
         request_id=req.request_id,
+        sibling_latest=sibling_latest(ctx, ws, service, req.env),
     )
 
 

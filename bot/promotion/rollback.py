@@ -69,13 +69,13 @@ def _plan(
 
 
 def _take_over_freeze_hold(ws: Workspace, plan: RollbackPlan) -> RollbackPlan:
-    """A rollback during a freeze holds an automation the freeze already holds: the hold becomes the
+    """A rollback during a freeze holds a service the freeze already holds: the hold becomes the
     rollback's (same commit), so lifting the freeze later does not silently lift the rollback hold."""
     ff = freeze.state(ws)
     held = ff.holds.get(plan.env, ())
-    if not plan.hold or plan.hold not in held:
+    if not plan.hold or plan.service not in held:
         return plan
-    remaining = ff.with_holds(plan.env, [h for h in held if h != plan.hold])
+    remaining = ff.with_holds(plan.env, [h for h in held if h != plan.service])
     edit = Edit({**plan.edit.files, FREEZE_FILE: remaining.render()}, plan.edit.message, plan.edit.changes)
     return replace(plan, edit=edit)
 

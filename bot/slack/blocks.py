@@ -169,14 +169,15 @@ def rollback_details(plan: RollbackPlan) -> list[Block]:
     lines = [f"Roll back *{plan.service}* in *{plan.env}*: `{plan.from_tag or '?'}` → `{plan.to_tag}`"]
     if plan.hold:
         lines.append(
-            f"⏸ Automation `{plan.hold}` will be *held* (spec.suspend: true) so Flux cannot bump it back. "
+            f"⏸ *{plan.service}* will be *held* in *{plan.env}*: its markers will name `HELD:{plan.hold}`, which "
+            f"Flux's automation leaves alone, so it cannot bump it back; every other marker stays automated. "
             f"Resume later with `/resume {plan.env} {plan.service}`."
         )
     return [*sections(lines), *code_sections(_diff(plan.edit.changes)), *_warnings(plan.warnings)]
 
 
 def resume_details(plan: ResumePlan) -> list[Block]:
-    text = f"Resume automation `{plan.automation}` for *{plan.service}* in *{plan.env}*"
+    text = f"Lift the hold on *{plan.service}* in *{plan.env}* (automation `{plan.automation}` writes it again)"
     if plan.edit is None:
         return [section(f"{text}: it is not held; nothing to do.")]
     return [section(text), *_warnings(plan.warnings)]

@@ -78,8 +78,8 @@ def test_demo_runs_as_the_configured_non_root_user(image: dict[str, Any], contai
     code, out, err = run(container, user, *config(image)["Entrypoint"], "demo")
     assert code == 0, f"demo exited {code}:\n{out[-3000:]}\n{err[-3000:]}"
     assert re.search(r"✅ committed [0-9a-f]{12}; Flux will deploy production-v0\.0\.2-", out), out
-    assert "is held so Flux cannot bump it back" in out
-    assert "refused: Resuming production/production would deploy" in out
+    assert "is held (its markers name HELD:production:backend) so Flux cannot bump it back" in out
+    assert "refused: Resuming backend in production would deploy" in out
     assert "Promoted-by: Alice <slack:U0ALICE1>" in out and "Rolled-back-by: Bob <slack:U0BOB001>" in out
 
 

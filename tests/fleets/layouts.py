@@ -64,7 +64,7 @@ def namespaces() -> Fleet:
         {("app", "develop"): (D2, ACTIVE), ("app", "staging"): (S2, ACTIVE), ("app", "production"): (P1, ACTIVE)},
         (),
         ("promote", S2, "to", "production"), frozenset({"production/kustomization.yaml"}),
-        ("rollback", "production", "app"), frozenset({"production/kustomization.yaml", "infra/production.yaml"}),
+        ("rollback", "production", "app"), frozenset({"production/kustomization.yaml"}),
     )  # fmt: skip
 
 
@@ -85,7 +85,7 @@ def one_namespace_per_cluster() -> Fleet:
         (),
         ("promote", S2, "to", "production"), frozenset({"clusters/production/app/release.yaml"}),
         ("rollback", "production"),
-        frozenset({"clusters/production/app/release.yaml", "clusters/production/images.yaml"}),
+        frozenset({"clusters/production/app/release.yaml"}),
     )  # fmt: skip
 
 
@@ -111,7 +111,7 @@ def names_in_one_namespace() -> Fleet:
         {("app", "staging"): (S2, ACTIVE), ("app", "prod"): (PROD1, ACTIVE)},
         (),
         ("promote", S2, "to", "prod"), frozenset({"apps/prod/app/kustomization.yaml"}),
-        ("rollback", "prod"), frozenset({"apps/prod/app/kustomization.yaml", f"{where}/automation.yaml"}),
+        ("rollback", "prod"), frozenset({"apps/prod/app/kustomization.yaml"}),
     )  # fmt: skip
 
 
@@ -155,7 +155,7 @@ def tracks() -> Fleet:
         ("promote", T28S_NEW, "to", "production", "--service", "app-1-28"),
         frozenset({"clusters/production/template.yaml"}),
         ("rollback", "production", "app-1-28"),
-        frozenset({"clusters/production/template.yaml", "flux/automation.yaml"}),
+        frozenset({"clusters/production/template.yaml"}),
     )  # fmt: skip
 
 
@@ -177,7 +177,7 @@ def one_automation() -> Fleet:
         {(s, e): (now, ACTIVE) for s in ("backend", "frontend") for e, now in (("staging", S2), ("production", P1))},
         (),
         ("promote", S2, "to", "production", "--service", "backend"), frozenset({"deploy/production/backend.yaml"}),
-        ("rollback", "production", "backend"), frozenset({"deploy/production/backend.yaml", "flux/automation.yaml"}),
+        ("rollback", "production", "backend"), frozenset({"deploy/production/backend.yaml"}),
     )  # fmt: skip
 
 
@@ -200,7 +200,7 @@ def api_versions() -> Fleet:
         {("app", "develop"): (D2, ACTIVE), ("app", "staging"): (S2, ACTIVE), ("app", "production"): (P1, ACTIVE)},
         (),
         ("promote", S2, "to", "production"), frozenset({"production/kustomization.yaml"}),
-        ("rollback", "production"), frozenset({"production/kustomization.yaml", "infra/production.yaml"}),
+        ("rollback", "production"), frozenset({"production/kustomization.yaml"}),
     )  # fmt: skip
 
 
@@ -232,7 +232,7 @@ def marker_shapes() -> Fleet:
         {("app", "develop"): (D2, ACTIVE), ("app", "staging"): (S2, ACTIVE), ("app", "production"): (P1, ACTIVE)},
         (),
         ("promote", S2, "to", "production"), both,
-        ("rollback", "production"), both | {"flux/production.yaml"},
+        ("rollback", "production"), both,
     )  # fmt: skip
 
 
@@ -263,7 +263,7 @@ def stale_copies() -> Fleet:
             "outside every ImageUpdateAutomation's update.path",
         ),
         ("promote", S2, "to", "production"), frozenset({"envs/production/app.yaml"}),
-        ("rollback", "production"), frozenset({"envs/production/app.yaml", "flux/images.yaml"}),
+        ("rollback", "production"), frozenset({"envs/production/app.yaml"}),
     )  # fmt: skip
 
 
@@ -286,7 +286,7 @@ def docker_hub_names() -> Fleet:
         {(s, e): (now, ACTIVE) for s in ("app", "tool") for e, now in (("staging", S2), ("production", P1))},
         (),
         ("promote", S2, "to", "production", "--service", "app"), frozenset({"apps/production/app.yaml"}),
-        ("rollback", "production", "app"), frozenset({"apps/production/app.yaml", "flux/production.yaml"}),
+        ("rollback", "production", "app"), frozenset({"apps/production/app.yaml"}),
         host="docker.io",
     )  # fmt: skip
 
@@ -305,35 +305,23 @@ def big_bundle() -> Fleet:
 
 
 def seed() -> Fleet:
-    """The seed's layout as the issue describes it: each ImageRepository in flux-system shared through
-    accessFrom, and per environment per service an ImagePolicy and an automation whose path is that service's
-    directory in that environment (markers as bot/seed_layout.py writes them)."""
-    from bot.seed_layout import backend_deployment, frontend_overlay, marker_file
+    """The seed's layout, exactly as bot/seed_layout.py writes it for `gitops-bot demo` and the integration world:
+    each ImageRepository in flux-system shared through accessFrom, and per environment per service an
+    ImagePolicy and an automation whose path is that service's directory in that environment."""
+    from bot.seed_layout import IMAGE_REGISTRY_VAR, marker_file, seed_files
 
     services = ("backend", "frontend")
     current = {"develop": D2, "staging": S2, "production": P1}
-    files = {
-        "flux/image-automation/repositories.yaml": docs(
-            *(repository(s, "flux-system", f"ghcr.io/acme/{s}", access_from=True) for s in services)
-        )
-    }
-    for env, now in current.items():
-        parts = []
-        for svc in services:
-            path = "./" + marker_file(svc, env).rsplit("/", 1)[0]
-            parts += [policy(svc, env, bot_filter(env), repo=svc, repo_namespace="flux-system"),
-                      automation(svc, env, path)]  # fmt: skip
-        files[f"flux/image-automation/{env}.yaml"] = docs(*parts)
-        files[marker_file("backend", env)] = backend_deployment(env, "ghcr.io/acme/backend", now)
-        files[marker_file("frontend", env)] = frontend_overlay(env, "ghcr.io/acme/frontend", now)
+    pipeline = tuple(current)
+    files = seed_files("ghcr.io/acme", {(s, e): now for s in services for e, now in current.items()}, pipeline)
     prod = marker_file("backend", "production")
     return Fleet(
-        "seed", files, {},
+        "seed", files, {"substitutions": {IMAGE_REGISTRY_VAR: "ghcr.io/acme"}},
         {f"acme/{s}": (D1, D2, S1, S2, P1) for s in services},
         {(s, e): (now, ACTIVE) for s in services for e, now in current.items()},
         (),
         ("promote", S2, "to", "production", "--service", "backend"), frozenset({prod}),
-        ("rollback", "production", "backend"), frozenset({prod, "flux/image-automation/production.yaml"}),
+        ("rollback", "production", "backend"), frozenset({prod}),
     )  # fmt: skip
 
 

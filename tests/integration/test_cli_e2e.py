@@ -33,7 +33,6 @@ from tests.servers.registry import RegistryServer
 ALICE = "Alice <slack:U0ALICE1>"
 BOB = "Bob <slack:U0BOB001>"
 BACKEND_PROD = marker_file("backend", "production")
-PROD_AUTOMATION = "flux/image-automation/production.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +135,7 @@ def test_story_promote_rollback_resume(world: World) -> None:
     out = ok(world, "rollback", "production", "backend", "--as", BOB)
     [revert] = world.new_commits(promotion)
     assert f"backend in production: {target} → {old_prod}" in out
-    assert "warning: The hold on production/production also pauses automation for frontend" in out
+    assert "also pauses" not in out  # the seed has one automation per service per env
     t = world.trailers(revert)
     assert (t["Rolled-back-by"], t["Reverts"], t["Target-tag"]) == (BOB, promotion, old_prod)
     subject = world.remote.git("log", "-1", "--format=%s", promotion)
@@ -147,19 +146,19 @@ def test_story_promote_rollback_resume(world: World) -> None:
     prod = env_of(doc, "backend", "production")
     assert (prod["tag"], prod["automation"], prod["latest_available"]) == (old_prod, "held", target)
     assert (prod["last_change"]["kind"], prod["last_change"]["by"]) == ("rollback", BOB)
-    assert env_of(doc, "frontend", "production")["automation"] == "held"  # one automation per env
+    assert env_of(doc, "frontend", "production")["automation"] == "active"  # its own automation
 
     held = world.state()
     said = refused(world, "resume", "production", "backend", "--as", BOB)
-    assert f"would deploy {target} to production" in said and "--force" in said
+    assert f"Resuming backend in production would deploy {target} (Git has {old_prod})" in said and "--force" in said
     assert world.state() == held
 
     out = ok(world, "resume", "production", "backend", "--force", "--as", BOB)
     [resumed] = world.new_commits(revert)
     assert f"warning: Flux will deploy {target}." in out and f"committed as {resumed[:12]}" in out
     assert world.trailers(resumed)["Resumed-by"] == BOB
-    assert world.changed_files(resumed) == {PROD_AUTOMATION}
-    assert world.automation("production", resumed)["spec"]["suspend"] is False
+    assert world.changed_files(resumed) == {BACKEND_PROD}
+    assert world.remote.show(BACKEND_PROD, resumed) == world.remote.show(BACKEND_PROD, f"{promotion}^")
     prod = env_of(versions(world), "backend", "production")
     assert (prod["tag"], prod["automation"], prod["latest_available"]) == (old_prod, "active", target)
     assert world.state().registry == held.registry
@@ -168,32 +167,31 @@ def test_story_promote_rollback_resume(world: World) -> None:
 # --- 2, 3. the hold lives in the same commit as the marker ----------------------------------------
 
 
-def test_rollback_reverts_the_marker_and_holds_automation_in_one_commit(world: World) -> None:
+def test_rollback_reverts_the_marker_and_holds_it_in_one_commit(world: World) -> None:
     promotion = promote(world, "backend")
     ok(world, "rollback", "production", "backend", "--as", BOB)
     [revert] = world.new_commits(promotion)
-    assert world.changed_files(revert) == {BACKEND_PROD, PROD_AUTOMATION}
-    # The marker file is byte-for-byte what it was before the promotion.
-    assert world.remote.show(BACKEND_PROD, revert) == world.remote.show(BACKEND_PROD, f"{promotion}^")
-    before, after = world.automation("production", promotion), world.automation("production", revert)
-    assert "suspend" not in before["spec"] and after["spec"].pop("suspend") is True
-    assert after == before  # nothing else in the object moved
-    for env in ("develop", "staging"):
-        assert world.automation(env, revert) == world.automation(env, promotion)
+    assert world.changed_files(revert) == {BACKEND_PROD}  # no automation, no policy: only the marker file
+    # The marker file is byte-for-byte what it was before the promotion, but for the held marker name.
+    held = world.remote.show(BACKEND_PROD, f"{promotion}^").replace('"production:backend"', '"HELD:production:backend"')
+    assert world.remote.show(BACKEND_PROD, revert) == held
+    for env in PIPELINE:
+        for svc in ("backend", "frontend"):
+            assert world.automation(env, revert, svc) == world.automation(env, promotion, svc)
 
 
 def test_promoting_into_a_held_env_lifts_the_hold_in_the_same_commit(world: World) -> None:
     first = promote(world, "backend")
     ok(world, "rollback", "production", "backend", "--as", BOB)
     held = world.head()
-    assert world.automation("production", held)["spec"]["suspend"] is True
+    assert '"HELD:production:backend"' in world.remote.show(BACKEND_PROD, held)
 
     staging = world.tags[("backend", "staging", "0.0.2")]
     out = ok(world, "promote", staging, "to", "production", "--as", ALICE)
     [again] = world.new_commits(held)
     assert "this promotion lifts the hold" in out
-    assert world.changed_files(again) == {BACKEND_PROD, PROD_AUTOMATION}
-    assert world.automation("production", again)["spec"]["suspend"] is False
+    assert world.changed_files(again) == {BACKEND_PROD}
+    assert "HELD:" not in world.remote.show(BACKEND_PROD, again)
     target = world.trailers(again)["Target-tag"]
     assert target != world.trailers(first)["Target-tag"]  # a fresh tag, newer than the rolled-back one
     assert f"{world.image('backend')}:{target} # " in world.remote.show(BACKEND_PROD, again)
@@ -298,7 +296,7 @@ def test_dry_run_rollback_prints_the_plan_and_writes_nothing(shared: World) -> N
     image = shared.image("backend")
     assert f"backend in staging: {new} → {old}\n" in out
     assert f"{marker_file('backend', 'staging')}: {image}:{new} → {image}:{old}\n" in out
-    assert "automation staging/staging held (spec.suspend: true)" in out
+    assert "held: its markers now name HELD:staging:backend, which no Flux automation writes" in out
     assert out.endswith("dry run: nothing written\n")
 
 

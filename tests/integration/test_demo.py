@@ -73,8 +73,8 @@ def test_demo_tells_the_whole_story_fast_and_leaves_nothing_running(tmp_path: Pa
     assert promoted and committed and rolled, out
     source, (sha, target), old = promoted[1], committed.groups(), rolled[2]
     assert rolled[1] == target
-    assert "⏸ automation production/production is held" in out
-    assert f"refused: Resuming production/production would deploy {target} to production (Git has {old})." in out
+    assert "⏸ production:backend is held (its markers name HELD:production:backend)" in out
+    assert f"refused: Resuming backend in production would deploy {target} (Git has {old})." in out
     assert "resume with --force" in out
 
     remote = root / "fleet.git"

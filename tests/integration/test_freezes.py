@@ -17,7 +17,8 @@ from bot.errors import GateRefused
 from bot.promotion import freeze
 from bot.promotion.promote import PromoteRequest, promote
 from bot.promotion.rollback import RollbackRequest, rollback
-from tests.integration.world import World, running_world
+from bot.seed_layout import marker_file
+from tests.integration.world import PIPELINE, SERVICES, World, running_world
 
 ALICE = "Alice <cli:alice>"
 FRIDAY_1700 = int(dt.datetime(2026, 11, 27, 17, 0, tzinfo=dt.UTC).timestamp())
@@ -37,6 +38,14 @@ class Clock:
         return self.now
 
 
+def _held(world: World, rev: str) -> set[tuple[str, str]]:
+    """(service, env) whose markers are held at `rev`, read from the files (bot/core/holds.py's form)."""
+    return {
+        (svc, env) for svc in SERVICES for env in PIPELINE
+        if '"$imagepolicy": "HELD:' in world.remote.show(marker_file(svc, env), rev)
+    }  # fmt: skip
+
+
 def _ctx(world: World, clock: Clock, **production: object) -> object:
     data = yaml.safe_load(world.config.read_text())
     data["environments"]["production"] = {"approvals": 0, **production}
@@ -53,7 +62,7 @@ def test_freeze_blocks_promote_not_rollback_and_holds_automation(world: World) -
     sha = freeze.freeze(ctx, env="production", end=clock.now + 7200, reason="release party", who=ALICE, now=clock.now)  # type: ignore[arg-type]
     assert sha == world.head()
     assert FREEZE_FILE in world.changed_files(sha)
-    assert world.automation("production", sha)["spec"]["suspend"] is True  # held in the same commit
+    assert _held(world, sha) == {("backend", "production"), ("frontend", "production")}  # in the same commit
     state = world.state()
     with pytest.raises(GateRefused, match=r"production is frozen until .* \(release party"):
         promote(
@@ -70,16 +79,16 @@ def test_freeze_blocks_promote_not_rollback_and_holds_automation(world: World) -
     unfrozen = freeze.unfreeze(ctx, env="production", who=ALICE, now=clock.now + 60)  # type: ignore[arg-type]
     assert unfrozen == world.head()
     # The rollback's own hold is not the freeze's to lift: the freeze recorded what it held.
-    assert world.automation("production", unfrozen)["spec"]["suspend"] is True
+    assert _held(world, unfrozen) == {("backend", "production")}
 
 
 def test_unfreeze_resumes_what_the_freeze_held(world: World) -> None:
     clock = Clock(FRIDAY_1700 - 86400)
     ctx = _ctx(world, clock)
     freeze.freeze(ctx, env="production", end=clock.now + 600, reason="x", who=ALICE, now=clock.now)  # type: ignore[arg-type]
-    assert world.automation("production", world.head())["spec"]["suspend"] is True
+    assert _held(world, world.head()) == {("backend", "production"), ("frontend", "production")}
     freeze.unfreeze(ctx, env="production", who=ALICE, now=clock.now + 1)  # type: ignore[arg-type]
-    assert world.automation("production", world.head())["spec"]["suspend"] is False
+    assert _held(world, world.head()) == set()
 
 
 def test_recurring_window_opens_and_closes(world: World) -> None:
@@ -89,7 +98,7 @@ def test_recurring_window_opens_and_closes(world: World) -> None:
     assert freeze.reconcile(ctx, clock.now) is None and world.head() == head  # nothing to do: no commit  # type: ignore[arg-type]
     clock.now = FRIDAY_1700  # the window opened at 16:00
     opened = freeze.reconcile(ctx, clock.now)  # type: ignore[arg-type]
-    assert opened == world.head() and world.automation("production", opened)["spec"]["suspend"] is True
+    assert opened == world.head() and _held(world, opened) == {("backend", "production"), ("frontend", "production")}
     assert freeze.reconcile(ctx, clock.now + 60) is None  # idempotent: a second run changes nothing  # type: ignore[arg-type]
     with pytest.raises(GateRefused, match="weekend"):
         promote(
@@ -102,7 +111,7 @@ def test_recurring_window_opens_and_closes(world: World) -> None:
         )
     clock.now = FRIDAY_1700 - 3600 + 64 * 3600  # Monday 08:00: the window is over
     closed = freeze.reconcile(ctx, clock.now)  # type: ignore[arg-type]
-    assert closed == world.head() and world.automation("production", closed)["spec"]["suspend"] is False
+    assert closed == world.head() and _held(world, closed) == set()
 
 
 def test_break_glass_goes_through_and_is_recorded(world: World) -> None:

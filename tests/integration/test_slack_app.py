@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.seed_layout import marker_file
 from bot.slack import blocks
 from tests.canaries import SIGNING_SECRET
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_signing import command_body, signed_headers
 from tests.integration.slack_bot import APPROVER, GUEST, OUTSIDER, PROD_CHANNEL, REQUESTER, running_bot
-from tests.integration.world import World, running_world
+from tests.integration.world import SERVICES, World, running_world
 
 
 @pytest.fixture
@@ -169,7 +170,7 @@ def test_expired_approval_is_refused(world: World, fake_slack: FakeSlack) -> Non
         assert world.head() == before
 
 
-def test_rollback_via_slack_holds_automation_and_says_how_to_resume(world: World, fake_slack: FakeSlack) -> None:
+def test_rollback_via_slack_holds_the_service_and_says_how_to_resume(world: World, fake_slack: FakeSlack) -> None:
     with running_bot(world, fake_slack) as sb:
         sb.command("/promote", f"{_staging_tag(world)} to production", response_id="p")
         sb.click(blocks.CONFIRM, _preview_request_id(fake_slack, "p"), REQUESTER, response_id="c")
@@ -184,7 +185,9 @@ def test_rollback_via_slack_holds_automation_and_says_how_to_resume(world: World
         )
         head = world.head()
         assert head != promoted and world.trailers(head)["Rolled-back-by"] == f"Alice Requester <slack:{REQUESTER}>"
-        assert world.automation("production", head)["spec"]["suspend"] is True
+        held = '"$imagepolicy": "HELD:production:backend"'
+        assert held in world.remote.show(marker_file("backend", "production"), head)
+        assert "HELD:" not in world.remote.show(marker_file("frontend", "production"), head)  # only backend
 
 
 def test_versions_shows_a_promote_button_where_staging_is_ahead(world: World, fake_slack: FakeSlack) -> None:
@@ -211,7 +214,7 @@ def test_freeze_history_schedule_and_release_via_slack(world: World, fake_slack:
         fake_slack.wait_for(
             lambda c: c.method == "chat.postMessage" and "frozen until" in c.params.get("text", ""), timeout=20
         )
-        assert world.automation("production", world.head())["spec"]["suspend"] is True
+        assert all("HELD:production:" in world.remote.show(marker_file(s, "production")) for s in SERVICES)
         assert len(world.new_commits(head)) == 1
         sb.command("/promote", f"{_staging_tag(world)} to production", response_id="blocked")
         blocked = fake_slack.wait_for(lambda c: c.response_id == "blocked", timeout=20)

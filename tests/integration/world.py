@@ -30,7 +30,7 @@ import yaml
 
 from bot.adapters.registry import ACCEPT
 from bot.demo import SHAS  # the same builds as the demo
-from bot.seed_layout import IMAGE_REGISTRY_VAR, marker_file, seed_files
+from bot.seed_layout import IMAGE_REGISTRY_VAR, automation_file, marker_file, seed_files
 from tests.images import push_image, put_tags
 from tests.secrets_guard import check_output, secret_env
 from tests.servers.git_daemon import BareRemote, GitDaemon, make_bare_remote
@@ -102,10 +102,10 @@ class World:
     def changed_files(self, sha: str) -> set[str]:
         return set(self.remote.git("diff-tree", "--no-commit-id", "--name-only", "-r", sha).split())
 
-    def automation(self, env: str, rev: str) -> dict[str, Any]:
-        """The env's ImageUpdateAutomation object at `rev`."""
-        docs = yaml.safe_load_all(self.remote.show(f"flux/image-automation/{env}.yaml", rev))
-        [doc] = [d for d in docs if d["kind"] == "ImageUpdateAutomation"]
+    def automation(self, env: str, rev: str, service: str = "backend") -> dict[str, Any]:
+        """The ImageUpdateAutomation of `service` in `env` at `rev` (the seed has one per env per service)."""
+        docs = yaml.safe_load_all(self.remote.show(automation_file(env), rev))
+        [doc] = [d for d in docs if d["kind"] == "ImageUpdateAutomation" and d["metadata"]["name"] == service]
         return dict(doc)
 
     def registry_tags(self, service: str) -> dict[str, str]:

@@ -28,7 +28,7 @@ def _policy(tmp_path: Path, text: str) -> Path:
 
 
 def test_selects_the_newest_build_of_the_env(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    policy = _policy(tmp_path, image_automation("staging", ["backend"]).split("---\n")[1])
+    policy = _policy(tmp_path, image_automation("staging", ["backend"]).split("---\n")[0])
     tags = tmp_path / "tags.txt"
     tags.write_text(TAGS)
     assert main(["explain-policy", str(policy), "--tags", str(tags)]) == 0
@@ -48,7 +48,7 @@ def test_flux_error_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 
 
 def test_stdin_and_console_script(tmp_path: Path) -> None:
-    policy = _policy(tmp_path, image_automation("develop", ["backend"]).split("---\n")[1])
+    policy = _policy(tmp_path, image_automation("develop", ["backend"]).split("---\n")[0])
     proc = subprocess.run(
         [sys.executable, "-m", "bot", "explain-policy", str(policy), "--tags", "-"],
         input=TAGS, capture_output=True, text=True, timeout=60, check=False,

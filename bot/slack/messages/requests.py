@@ -124,7 +124,7 @@ def flux_failed_reply(message: str) -> str:
 
 def held_after_rollback(env: str, service: str) -> str:
     return (
-        f"⏸ Image automation is held for {service} in {env}. "
+        f"⏸ {service} is held in {env}: Flux's image automation leaves its markers alone, and only those. "
         f"Resume with `/resume {env} {service}` once a fixed build is ready."
     )
 

@@ -52,12 +52,12 @@ def test_rollback_uses_git_revert_format() -> None:
         from_value="production-v0.0.2-b2c3d4e-200",
         to_value="production-v0.0.1-a1b2c3d-50",
         rolled_back_by="Alice <slack:U1>",
-        hold="flux-system/backend-production",
+        hold="flux-system:backend-production",
     ).render()
     lines = text.splitlines()
     assert lines[0] == 'Revert "promote(backend): v0.0.2 b2c3d4e staging → production"'
     assert lines[2] == f"This reverts commit {'f' * 40}."
-    assert "spec.suspend: true" in text
+    assert "now name HELD:flux-system:backend-production" in text and "suspend" not in text
     assert cm.parse_trailers(text).get(cm.REVERTS) == "f" * 40
     assert cm.change_kind(text) == "rollback"
 

@@ -18,7 +18,7 @@ def test_seed_layout_needs_no_config() -> None:
     assert be.image == "ghcr.io/acme/backend"  # substituted, as Flux sees it
     assert be.current_tag() == "production-v0.0.1-a1b2c3d-100"
     assert [s.file for s in be.sites] == ["flux/apps/backend/production/deployment.yaml"]
-    assert be.automation is not None and str(be.automation.ref) == "production/production" and not be.held
+    assert be.automation is not None and str(be.automation.ref) == "production/backend" and not be.held
     fe = topo.target("frontend", "staging")
     assert sorted(s.suffix for s in fe.sites) == ["name", "tag"]
     assert fe.current_tag() == "staging-v0.0.1-a1b2c3d-100"

@@ -117,19 +117,19 @@ def test_promotion_into_held_env_lifts_the_hold_in_the_same_commit() -> None:
     files[IUA_PROD] = yamltext.set_field(
         files[IUA_PROD],
         kind="ImageUpdateAutomation",
-        name="production",
+        name="backend",
         namespace="production",
         path=("spec", "suspend"),
         value="true",
     )
     plan = _promote(files)
-    assert plan.lifted_hold == "production/production"  # type: ignore[attr-defined]
+    assert plan.lifted_hold == "production/backend"  # type: ignore[attr-defined]
     new = plan.edit.files[IUA_PROD]  # type: ignore[attr-defined]
     assert (
         yamltext.get_field(
             new,
             kind="ImageUpdateAutomation",
-            name="production",
+            name="backend",
             namespace="production",
             path=("spec", "suspend"),
         )
@@ -158,24 +158,16 @@ def _record(sha: str, old: str | None, new: str, message: str = "Update from ima
     )
 
 
-def test_rollback_reverts_newest_bump_and_holds_automation_in_same_commit() -> None:
+def test_rollback_reverts_newest_bump_and_holds_its_markers_in_same_commit() -> None:
     v1, v2 = seed.tag("production", "0.0.1", 100), seed.tag("production", "0.0.2", 200)
     files = seed.files({("backend", "production"): v2})
     topo = _topo(files)
     history = bumps(topo.target("backend", "production"), [_record("b" * 40, v1, v2), _record("a" * 40, None, v1)])
     plan = plan_rollback(topo, files, service="backend", env="production", history=history, rolled_back_by=ALICE, now=1)
     assert (plan.from_tag, plan.to_tag, plan.reverted) == (v2, v1, "b" * 40)
-    assert set(plan.edit.files) == {BE_PROD, IUA_PROD}
-    assert (
-        yamltext.get_field(
-            plan.edit.files[IUA_PROD],
-            kind="ImageUpdateAutomation",
-            name="production",
-            namespace="production",
-            path=("spec", "suspend"),
-        )
-        == "true"
-    )
+    assert set(plan.edit.files) == {BE_PROD}  # the automation object is not touched
+    assert f'{v1} # {{"$imagepolicy": "HELD:production:backend"}}' in plan.edit.files[BE_PROD]
+    assert plan.hold == "production:backend"
     assert plan.edit.message.render().startswith('Revert "Update from image update automation"\n\nThis reverts commit')
 
 
