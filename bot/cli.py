@@ -105,10 +105,13 @@ def _act(args: argparse.Namespace, cmd: Args, *, dry_run: bool = False, force: b
 
 
 def cmd_versions(args: argparse.Namespace) -> int:
-    from bot import text_output
+    from bot import text_output, wiring
     from bot.promotion.versions import versions
 
-    report = versions(_ctx(args), args.service)
+    settings = _settings(args)
+    # The state store `serve` writes Flux's events to: the applied column reads the same file.
+    with wiring.state_store(settings) as store:
+        report = versions(wiring.context(settings), args.service, applied=store)
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:

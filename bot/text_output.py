@@ -28,9 +28,14 @@ def table(rows: Sequence[Sequence[str]], style: Style | None = None) -> str:
     return "\n".join(out)
 
 
+def _applied(state: str, applied_tag: str | None, desired: str | None) -> str:
+    # Git's tag is in the VERSION column; the applied one is shown only when it differs.
+    return f"{state} ({applied_tag})" if applied_tag and applied_tag != desired else state
+
+
 def versions(report: VersionsReport, style: Style, now: float | None = None) -> str:
     now = time.time() if now is None else now
-    rows = [["SERVICE", "ENV", "VERSION", "SHA", "AGE", "AUTOMATION", "NEWER BUILD", "LAST CHANGE"]]
+    rows = [["SERVICE", "ENV", "VERSION", "SHA", "AGE", "AUTOMATION", "APPLIED", "NEWER BUILD", "LAST CHANGE"]]
     for svc in report.services:
         for env, v in svc.environments.items():
             auto = {"held": "⏸ held", "active": "active", "none": "-"}[v.automation]
@@ -44,6 +49,7 @@ def versions(report: VersionsReport, style: Style, now: float | None = None) -> 
                     v.sha or "-",
                     age(v.built_at, now),
                     auto,
+                    _applied(v.applied_state.value, v.applied.tag if v.applied else None, v.tag),
                     newer,
                     last,
                 ]

@@ -27,6 +27,7 @@ from bot.adapters.registry_auth import RequestObserver
 from bot.adapters.state_store import StateStore
 from bot.core.imageref import locate
 from bot.errors import BotError
+from bot.flux.applied import AppliedRecorder
 from bot.flux.events import FluxEvent
 from bot.flux.receiver import FluxReceiver
 from bot.http_server import Request, Response, Router, Server
@@ -221,7 +222,7 @@ def assemble(
                        observe=metrics.observe_promotion)  # fmt: skip
     workers = Workers()
     timed = TimedCommands(ctx, settings, registry, store=store, authz=authz, slack=slack)
-    app = build_app(flow, Queries(ctx, clock), timed, client, workers, signing_secret=signing_secret,
+    app = build_app(flow, Queries(ctx, clock, store), timed, client, workers, signing_secret=signing_secret,
                     socket_mode=app_token is not None)  # fmt: skip
     readiness = Readiness()
     router = Router()
@@ -312,7 +313,8 @@ def _outbox(  # noqa: PLR0917 - private assembly step of `assemble`, called once
     return Deliverer(store, SlackWeb(client), ctx.repo, clock=clock, reconcile_timeout=settings.flux.reconcile_timeout,
                      env_channel=env_channel, rollback_button=lambda env: env == settings.pipeline[-1],
                      watch=bool(token), story=story, place=place,
-                     unrouted_channel=settings.flux.default_channel)  # fmt: skip
+                     unrouted_channel=settings.flux.default_channel,
+                     observe=AppliedRecorder(store, place))  # fmt: skip
 
 
 def _recover(recovery: Recovery) -> None:

@@ -19,6 +19,7 @@ from bot.core.names import service_name
 from bot.core.policy import database_order, select
 from bot.core.tags import BuildTag
 from bot.errors import OperationFailed, PolicyError
+from bot.promotion import applied as ap
 from bot.promotion.ports import Context
 from bot.promotion.workspace import Workspace
 
@@ -45,6 +46,11 @@ class EnvVersion:
     latest_available: str | None
     last_change: LastChange | None
     policy: str = ""  # the ImagePolicy, "ns/name"
+    applied: ap.Applied | None = None  # what Flux applied (None: no event yet, the state is unknown)
+
+    @property
+    def applied_state(self) -> ap.AppliedState:
+        return ap.state_of(self.applied)
 
     @property
     def newer_available(self) -> bool:
@@ -79,6 +85,7 @@ class VersionsReport:
                 "latest_available": v.latest_available,
                 "last_change": None if lc is None else {"kind": lc.kind, "commit": lc.commit, "by": lc.by, "at": lc.at},
                 "policy": v.policy,
+                "applied": None if v.applied is None else v.applied.to_json(),
             }
 
         return {
@@ -90,8 +97,7 @@ class VersionsReport:
         }
 
 
-def _last_change(target: Target, records: Sequence[hist.CommitRecord]) -> LastChange | None:
-    bumps = hist.bumps(target, records)
+def _last_change(bumps: Sequence[hist.Bump]) -> LastChange | None:
     if not bumps:
         return None
     c = bumps[0].commit
@@ -124,7 +130,10 @@ def _registry_facts(ctx: Context, target: Target) -> tuple[str | None, str | Non
     return digest, latest, ""
 
 
-def versions(ctx: Context, service: str | None = None, *, workers: int = 8) -> VersionsReport:
+def versions(
+    ctx: Context, service: str | None = None, *, workers: int = 8, applied: ap.AppliedReader | None = None
+) -> VersionsReport:
+    """`applied`: the state store `serve` writes Flux's events to; without it every applied state is unknown."""
     if service is not None:
         service_name(service)
     ws = Workspace.sync(ctx)
@@ -138,6 +147,8 @@ def versions(ctx: Context, service: str | None = None, *, workers: int = 8) -> V
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets) or 1))) as pool:
         facts = list(pool.map(lambda t: _registry_facts(ctx, t), targets))
     by_target = dict(zip(((t.service, t.env) for t in targets), facts, strict=True))
+    envs_applied = ap.by_env(applied.applied_rows()) if applied is not None else {}
+    tags_at = ap.TagsAt(ctx.repo, files)
     problems = [*topo.problems, *(p for _, _, p in facts if p)]
     out: list[ServiceVersions] = []
     for s in names:
@@ -147,6 +158,7 @@ def versions(ctx: Context, service: str | None = None, *, workers: int = 8) -> V
             tag = t.current_tag()
             bt = BuildTag.parse(tag) if tag and BuildTag.is_valid(tag) else None
             digest, latest, _ = by_target[(s, e)]
+            bumps = hist.bumps(t, records)
             envs[e] = EnvVersion(
                 tag=tag,
                 version=bt.version if bt else None,
@@ -156,8 +168,9 @@ def versions(ctx: Context, service: str | None = None, *, workers: int = 8) -> V
                 digest=digest,
                 automation="none" if t.automation is None else ("held" if t.held else "active"),
                 latest_available=latest,
-                last_change=_last_change(t, records),
+                last_change=_last_change(bumps),
                 policy=str(t.policy),
+                applied=ap.applied(t, envs_applied.get(e), tags_at, bumps),
             )
         out.append(ServiceVersions(s, envs))
     unread = any(p for _, _, p in facts)

@@ -118,6 +118,7 @@ class Deliverer:
         story: Callable[[str], tuple[str, list[str]] | None] = lambda _id: None,
         place: Callable[[FluxEvent], str | None] = lambda _e: None,
         unrouted_channel: str = "",
+        observe: Callable[[FluxEvent], None] = lambda _e: None,
     ) -> None:
         self.store = store
         self.slack = slack
@@ -131,6 +132,7 @@ class Deliverer:
         self.story = story  # request id → (summary, who asked/approved, commit): kept through every update
         self.place = place  # event → the environment of its object, from Git (bot/promotion/fleet_places.py)
         self.unrouted_channel = unrouted_channel  # flux.default_channel: where events nothing places go
+        self.observe = observe  # every event, before any Slack work: the applied state (bot/flux/applied.py)
         self._durable = durable.DurableSlack(slack, store)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -259,6 +261,7 @@ class Deliverer:
     # --- what each event means ------------------------------------------------------------------
     def _handle(self, event: FluxEvent, channel: str, mention: str) -> str | None:
         """Do thread work now; return the channel notice text, or None when the event needs no notice."""
+        self.observe(event)
         kind = classify(event)
         if isinstance(kind, Reconciled):
             self._close_threads(kind.sha)

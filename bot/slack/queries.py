@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 
 from bot.errors import BotError
+from bot.promotion.applied import AppliedReader
 from bot.promotion.ports import Context
 from bot.promotion.versions import versions
 from bot.slack import messages as say
@@ -19,13 +20,16 @@ from bot.slack.store import Respond
 
 
 class Queries:
-    def __init__(self, ctx: Context, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, ctx: Context, clock: Callable[[], float] = time.time, applied: AppliedReader | None = None
+    ) -> None:
         self.ctx = ctx
         self.clock = clock
+        self.applied = applied  # the state store: what Flux applied, beside what Git desires
 
     def versions(self, user: str, cmd: VersionsCmd, respond: Respond, page: int = 0) -> None:
         try:
-            report = versions(self.ctx, cmd.service)
+            report = versions(self.ctx, cmd.service, applied=self.applied)
         except BotError as err:
             respond(text=say.problem(str(err)), response_type="ephemeral", replace_original=True)
             return

@@ -45,7 +45,8 @@ def _cell(env: str, v: EnvVersion, now: float) -> str:
     if v.tag is None:
         return f"*{env}* —"
     # The full tag, as `/promote` takes it: copy it from here.
-    return f"*{env}* `{v.tag}` · {age(v.built_at, now)} {_marks(v)}".rstrip()
+    cell = f"*{env}* `{v.tag}` · {age(v.built_at, now)} {_marks(v)}".rstrip()
+    return f"{cell}\n{say.applied_note(v.applied_state, v.applied.tag if v.applied else None)}"
 
 
 def _service(report: VersionsReport, svc: ServiceVersions, now: float) -> list[Block]:
@@ -92,7 +93,8 @@ def env_column(report: VersionsReport, env: str, now: float) -> list[Block]:
         v = svc.environments.get(env)
         if v is None:
             continue
-        lines.append(say.env_line(svc.name, v.tag, age(v.built_at, now) if v.tag else "", _marks(v)))
+        line = say.env_line(svc.name, v.tag, age(v.built_at, now) if v.tag else "", _marks(v))
+        lines.append(f"{line} · {say.applied_note(v.applied_state, v.applied.tag if v.applied else None)}")
     body = sections(lines) if lines else [section(say.nothing_in_env(env))]
     return [section(say.env_header(env, report.revision)), *body, *_problems(report)]
 

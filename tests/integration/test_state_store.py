@@ -100,11 +100,11 @@ def race(n: int, fn: Callable[[int], bool]) -> list[bool]:
 # --- opening, schema, failures -----------------------------------------------------------------
 
 
-def test_a_new_file_is_wal_with_schema_version_2(store: StateStore, db_path: Path) -> None:
+def test_a_new_file_is_wal_with_latest_schema_version(store: StateStore, db_path: Path) -> None:
     raw = sqlite3.connect(db_path)
     try:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == 3
         tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     finally:
         raw.close()
@@ -427,7 +427,7 @@ def test_processes_opening_a_fresh_file_together_all_migrate_it_once(db_path: Pa
     assert results == [{"won": [], "claimed": []}] * 4
     raw = sqlite3.connect(db_path)
     try:
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == 3
     finally:
         raw.close()
 

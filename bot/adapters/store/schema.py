@@ -61,6 +61,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "DELETE FROM kv WHERE key = 'jobs.scheduled_promotions'",
         "DELETE FROM idempotency WHERE key LIKE 'scheduled:%'",
     ),
+    # 3: what Flux has applied, per environment and Kustomization (an environment may have several), from
+    # its events: the last applied revision and the last failure, each with the event's own time, so a
+    # late retry of an older event never overwrites a newer one.
+    (
+        """CREATE TABLE applied (
+            env TEXT NOT NULL, kustomization TEXT NOT NULL,
+            revision TEXT NOT NULL DEFAULT '', applied_at TEXT NOT NULL DEFAULT '',
+            failed_revision TEXT NOT NULL DEFAULT '', failed_at TEXT NOT NULL DEFAULT '',
+            message TEXT NOT NULL DEFAULT '', PRIMARY KEY (env, kustomization))""",
+    ),
 )
 
 WHY = {

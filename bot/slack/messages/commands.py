@@ -83,6 +83,17 @@ def env_line(service: str, tag: str | None, age: str, marks: str) -> str:
     return f"*{service}* `{tag}` · {age} {marks}".rstrip() if tag else f"*{service}* —"
 
 
+_APPLIED_ICON = {"live": "✅", "deploying": "⏳", "failed": "❌", "unknown": "❔"}
+
+
+def applied_note(state: str, applied_tag: str | None) -> str:
+    """What Flux has applied beside Git's tag: the state, and the applied tag when it is not Git's."""
+    note = f"{_APPLIED_ICON.get(state, '')} {state}"
+    if state in ("deploying", "failed") and applied_tag:
+        note += f" (applied `{escape(applied_tag)}`)"
+    return note
+
+
 def nothing_in_env(env: str) -> str:
     return f"No service runs in {env}."
 
