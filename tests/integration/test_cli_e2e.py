@@ -303,7 +303,7 @@ def test_dry_run_rollback_prints_the_plan_and_writes_nothing(shared: World) -> N
 # --- 7. versions --json ---------------------------------------------------------------------------
 
 ENV_KEYS = {"tag", "version", "sha", "built_at", "image", "digest", "automation", "latest_available", "last_change",
-            "policy"}  # fmt: skip
+            "policy", "applied"}  # fmt: skip
 
 
 def _expected_env(w: World, svc: str, env: str, latest: str) -> dict[str, Any]:
@@ -317,6 +317,7 @@ def _expected_env(w: World, svc: str, env: str, latest: str) -> dict[str, Any]:
         "last_change": {"kind": "other" if by.startswith(PLATFORM[0]) else "automation", "commit": sha,
                         "by": by, "at": iso(int(at))},
         "policy": f"{env}/{svc}",
+        "applied": None,  # no Kustomization event has reached this state_dir
     }  # fmt: skip
 
 

@@ -76,7 +76,7 @@ def test_a_schema_1_file_keeps_every_schedule(tmp_path: Path) -> None:
         thread = store.thread_of("req1")
         assert req is not None and req.status == "pending" and thread is not None and thread.status == "pending"
         assert [i.dedupe_key for i in store.due(now=1_700_000_000.0)] == ["thread:req1:1"]
-    assert rows(db, "PRAGMA user_version") == [(2,)]
+    assert rows(db, "PRAGMA user_version") == [(3,)]  # migrated through every later schema too
     assert rows(db, "SELECT key FROM idempotency") == []  # the old run claims: the status is the claim now
     with StateStore(db) as store:  # reopening migrates nothing more
         assert everything(store) == V1_SCHEDULES
