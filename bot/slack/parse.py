@@ -18,7 +18,7 @@ from bot.actions.release import ReleaseCmd
 from bot.actions.resume import ResumeCmd
 from bot.actions.rollback import RollbackCmd
 from bot.core.names import env_name, one_line, service_name
-from bot.core.tags import BuildTag
+from bot.core.tags import BuildTag, check_tag
 from bot.errors import InvalidInput
 
 USAGE = {
@@ -220,7 +220,7 @@ def _rollback(words: list[str]) -> RollbackCmd | RollbackPickCmd:
     if rest:
         if rest[0] != "to" or len(rest) != 2:
             raise _usage("/rollback", "After the service only `to <tag>` may follow.")
-        to_tag = str(BuildTag.parse(rest[1]))
+        to_tag = check_tag(rest[1])  # any tag the env ran, whatever its convention (Git history decides)
     return RollbackCmd(env, service, to_tag)
 
 
