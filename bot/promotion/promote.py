@@ -61,6 +61,8 @@ def _deployed_in_source(ctx: Context, ws: Workspace, tag: Build, service: str, t
 def prepare(ctx: Context, req: PromoteRequest) -> tuple[Workspace, PromotionPlan]:
     """Everything up to (not including) the first write. Raises a Refused error on any gate."""
     env_name(req.target_env)
+    if any(req.tag.startswith(f"{e}-v") for e in ctx.pipeline):
+        BuildTag.parse(req.tag)  # seed-shaped, even if broken: its error names the seed grammar's missing part
     tag = Build.of(req.tag, _source_env(ctx.pipeline, req.tag, req.target_env))
     if req.service is not None:
         service_name(req.service)
