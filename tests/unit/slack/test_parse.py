@@ -27,6 +27,9 @@ TAG = "staging-v0.0.2-b2c3d4e-1738860123"
         ("/promote", f"{TAG} to production", PromoteCmd(TAG, "production")),
         ("/promote", f"{TAG} to production hotfix  for login", PromoteCmd(TAG, "production", None, "hotfix for login")),
         ("/promote", f"{TAG} to production service:backend why", PromoteCmd(TAG, "production", "backend", "why")),
+        # tags of other conventions (LAYOUTS §11): a word no service could be named is a tag
+        ("/promote", "v1.0.1 to production", PromoteCmd("v1.0.1", "production")),
+        ("/promote", "b9.20240526.083653 to production", PromoteCmd("b9.20240526.083653", "production")),
         ("/rollback", "", RollbackPickCmd()),  # the picker
         ("/rollback", "production", RollbackCmd("production")),
         ("/rollback", "production backend", RollbackCmd("production", "backend")),
