@@ -157,3 +157,14 @@ def test_rollback_to_a_date_style_tag_the_env_ran(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert fleet.tags()["production"] == old
     assert fleet.after_flux() == {"staging": new, "production": old}  # held: Flux's pick (b26…) does not return
+
+
+def test_template_naming_a_tag_another_image_has_is_refused_before_any_write(tmp_path: Path) -> None:
+    files = _fleet({"staging": SEMVER_RC, "production": SEMVER}, {"staging": "1.0.2-rc.1", "production": "v1.0.1"})
+    builds = {**SEMVER_BUILDS, "a hotfix": ("v1.0.2",)}  # v1.0.2 already names another build
+    fleet = Fleet(tmp_path, files, builds, {"production": {"tag": "v{version}"}})
+    before, hotfix = fleet.remote.head(), fleet.digest("v1.0.2")
+    proc = fleet.cli("promote", "1.0.2-rc.1", "to", "production")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "v1.0.2 already exists in the registry for another image" in proc.stdout + proc.stderr
+    assert fleet.remote.head() == before and fleet.digest("v1.0.2") == hotfix

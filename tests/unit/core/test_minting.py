@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from bot.core.discovery import Target, discover
+from bot.core.history import CommitRecord, FileDiff, bumps
 from bot.core.minting import PIN, SEED, mint, template_problem
+from bot.core.plan import plan_promotion, plan_resume
+from bot.core.rollback_plan import plan_rollback
 from bot.core.tags import Build
 from bot.errors import GateRefused
 from tests.integration.test_tag_conventions import DATES, PIPELINE, SEMVER, SEMVER_RC, _fleet
@@ -51,3 +54,56 @@ def test_template_is_checked_against_the_target_policy() -> None:
                                               ("v{version", False)])  # fmt: skip
 def test_template_problem(template: str, ok: bool) -> None:
     assert (template_problem(template) == "") is ok
+
+
+def _promote(files: dict[str, str], tag: str, mode: str, digest: str) -> dict[str, str]:
+    topo = discover(files, pipeline=PIPELINE)
+    plan = plan_promotion(
+        topo, files, tag=Build.of(tag, "staging"), service="app", target_env="production", digest=digest,
+        target_tags=["v1.0.1"], current_digest=None, promoted_by="alice", now=2000000000, tag_mode=mode,
+    )  # fmt: skip
+    assert plan.edit is not None
+    return {**files, **plan.edit.files}
+
+
+def test_a_pin_is_held_in_its_commit_and_lifted_by_the_next_promote_or_resume() -> None:
+    files = _fleet({"staging": SEMVER_RC, "production": SEMVER}, {"staging": "1.0.2-rc.1", "production": "v1.0.1"})
+    pinned = _promote(files, "1.0.2-rc.1", PIN, "sha256:" + "2" * 64)
+    target = discover(pinned, pipeline=PIPELINE).targets[("app", "production")]
+    assert target.held and target.current_tag() == "1.0.2-rc.1"
+
+    templated = _promote(pinned, "1.0.3-rc.1", "v{version}", "sha256:" + "3" * 64)
+    target = discover(templated, pipeline=PIPELINE).targets[("app", "production")]
+    assert not target.held and target.current_tag() == "v1.0.3"
+
+    resume = plan_resume(
+        discover(pinned, pipeline=PIPELINE), pinned, service="app", env="production",
+        latest_available="1.0.2-rc.1", resumed_by="alice",
+    )  # fmt: skip
+    assert resume.edit is not None
+    assert not discover({**pinned, **resume.edit.files}, pipeline=PIPELINE).targets[("app", "production")].held
+
+
+def test_retag_rollback_to_a_tag_of_another_convention_is_refused_with_the_way_on() -> None:
+    old, new = "b9.20240526.083653", "b26.20240527.063829"
+    files = _fleet({"staging": DATES, "production": DATES}, {"staging": new, "production": new})
+    prod = "clusters/production/kustomization.yaml"
+
+    def line(tag: str) -> str:
+        return f'    newTag: {tag} # {{"$imagepolicy": "flux-system:app-production:tag"}}'
+
+    record = CommitRecord(
+        sha="b" * 40, parents=(), author_name="a", author_email="a@x", authored_at=100,
+        message="Update from image update automation", diffs=(FileDiff(prod, (line(old),), (line(new),)),),
+    )  # fmt: skip
+    topo = discover(files, pipeline=PIPELINE)
+    first = CommitRecord(
+        sha="a" * 40, parents=(), author_name="a", author_email="a@x", authored_at=50, message="initial layout",
+        diffs=(FileDiff(prod, (), (line(old),)),),
+    )  # fmt: skip
+    history = bumps(topo.target("app", "production"), [record, first])
+    with pytest.raises(GateRefused, match=r"Set environments.production.rollback: hold"):
+        plan_rollback(
+            topo, files, service="app", env="production", history=history, rolled_back_by="alice", now=2,
+            to_tag=old, mode="retag",
+        )  # fmt: skip
