@@ -363,7 +363,7 @@ def combine_release(plans: Sequence[PromotionPlan], *, promoted_by: str, request
         files.update(edit.files)
         changes.extend(edit.changes)
     first = live[0]
-    names = ", ".join(f"{p.service} v{BuildTag.parse(p.source_tag).version}" for p in live)
+    names = ", ".join(f"{p.service} {_shown(p.source_tag)}" for p in live)
     subject = f"release({first.source_env} → {first.target_env}): {names}"
     body = [f"Promote {len(live)} services from {first.source_env} to {first.target_env} in one commit (same images)."]
     pairs: list[tuple[str, str]] = [(cm.PROMOTED_BY, promoted_by)]
@@ -379,3 +379,8 @@ def combine_release(plans: Sequence[PromotionPlan], *, promoted_by: str, request
     if request_id:
         pairs.append((cm.REQUEST_ID, request_id))
     return Edit(files, cm.CommitMessage(subject, "\n".join(body), cm.Trailers(tuple(pairs))), tuple(changes))
+
+
+def _shown(tag: str) -> str:
+    """`v<version>` for a seed-convention tag, else the tag itself (`b9.20240526.083653`)."""
+    return f"v{BuildTag.parse(tag).version}" if BuildTag.is_valid(tag) else tag

@@ -138,7 +138,7 @@ def promote(ctx: Context, req: PromoteRequest, *, dry_run: bool = False) -> Prom
     reason = _freeze_gate(ctx, ws, req, "promotion")
     try:
         if plan.copy:  # a pin deploys the source tag as it is: nothing to copy
-            _refuse_other_image(registry, repo, plan)
+            refuse_other_image(registry, repo, plan)
             new_tags = [plan.target_tag, *(a for a in [plan.alias] if a)]
             registry.retag(repo, plan.source_tag, new_tags, expect_digest=plan.digest)
     except RegistryError as err:
@@ -192,7 +192,7 @@ def promote(ctx: Context, req: PromoteRequest, *, dry_run: bool = False) -> Prom
     return PromoteResult(plan, commit=pushed.sha, tries=pushed.tries)
 
 
-def _refuse_other_image(registry: Registry, repo: str, plan: PromotionPlan) -> None:
+def refuse_other_image(registry: Registry, repo: str, plan: PromotionPlan) -> None:
     """A templated tag (`v{version}`) may already exist for another build; moving it would change what it names."""
     there = registry.digest(repo, plan.target_tag)
     if there is not None and there != plan.digest:

@@ -168,3 +168,12 @@ def test_template_naming_a_tag_another_image_has_is_refused_before_any_write(tmp
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "v1.0.2 already exists in the registry for another image" in proc.stdout + proc.stderr
     assert fleet.remote.head() == before and fleet.digest("v1.0.2") == hotfix
+
+
+def test_release_set_of_a_semver_fleet_by_template_stays_after_flux(tmp_path: Path) -> None:
+    fleet = _semver_fleet(tmp_path, {"tag": "v{version}"})
+    proc = fleet.cli("promote", "staging", "to", "production")  # a release set: every service, one commit
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "app: 1.0.2-rc.1 → v1.0.2" in proc.stdout, proc.stdout
+    assert fleet.digest("v1.0.2") == fleet.digest("1.0.2-rc.1")
+    assert fleet.after_flux()["production"] == "v1.0.2"
