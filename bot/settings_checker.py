@@ -47,6 +47,7 @@ SCHEMA: dict[str, frozenset[str]] = {
         {
             "require_deployed_in_source",
             "rollback",
+            "tag",
             "channel",
             "promoters",
             "approvals",

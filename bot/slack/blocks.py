@@ -152,7 +152,9 @@ def promotion_details(plan: PromotionPlan) -> list[Block]:
         return sections([head, plan.noop_reason])
     return [
         section(head),
-        context(say.promotion_facts(plan.image, plan.digest, plan.current_tag, plan.target_tag, plan.alias)),
+        context(
+            say.promotion_facts(plan.image, plan.digest, plan.current_tag, plan.target_tag, plan.alias, copy=plan.copy)
+        ),
         *code_sections(_diff(plan.edit.changes if plan.edit else ())),
         *_warnings(plan.warnings),
     ]
