@@ -47,7 +47,6 @@ SCHEMA: dict[str, frozenset[str]] = {
         {
             "require_deployed_in_source",
             "rollback",
-            "tag",
             "channel",
             "promoters",
             "approvals",

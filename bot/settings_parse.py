@@ -16,7 +16,6 @@ from bot.core import names
 from bot.core.clock_text import parse_duration
 from bot.core.cron import validate_cron
 from bot.core.imageref import canonical_host
-from bot.core.minting import template_problem
 from bot.core.placement import PolicyPlacement
 from bot.core.routes import Route
 from bot.errors import BotError, ConfigError, InvalidInput
@@ -39,9 +38,6 @@ def _environment(c: Checker, path: str, raw: object) -> EnvironmentSettings:
     rollback = c.string(f"{path}.rollback", m.get("rollback"), "hold")
     if rollback not in ("hold", "retag"):
         c.bad(f"{path}.rollback", "hold or retag", rollback)
-    tag = c.string(f"{path}.tag", m.get("tag"), "seed")
-    if why := template_problem(tag):
-        c.bad(f"{path}.tag", f"seed, pin or a tag template ({why})", tag)
     prom = c.mapping(f"{path}.promoters", m.get("promoters"), SCHEMA["environments.<env>.promoters"])
     approvals = m.get("approvals", 0)
     if not isinstance(approvals, int) or isinstance(approvals, bool) or not 0 <= approvals <= 5:
@@ -79,7 +75,6 @@ def _environment(c: Checker, path: str, raw: object) -> EnvironmentSettings:
             f"{path}.require_deployed_in_source", m.get("require_deployed_in_source"), True
         ),
         rollback=rollback,
-        tag=tag,
         channel=c.string(f"{path}.channel", m.get("channel"), ""),
         promoters=Promoters(
             users=c.name_list(f"{path}.promoters.users", prom.get("users"), names.slack_id),

@@ -63,7 +63,6 @@ class FreezeWindow:
 class EnvironmentSettings:
     require_deployed_in_source: bool = True
     rollback: str = "hold"  # hold | retag
-    tag: str = "seed"  # seed | pin | a template like v{version}: the tag promotion writes (bot/core/minting.py)
     channel: str = ""
     promoters: Promoters = field(default_factory=Promoters)
     approvals: int = 0

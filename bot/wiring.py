@@ -132,7 +132,6 @@ def context(
             name: Env(
                 require_deployed_in_source=e.require_deployed_in_source,
                 rollback=e.rollback,
-                tag=e.tag,
                 freezes=tuple(Window(w.cron, w.duration, w.reason) for w in e.freezes),
                 break_glass=e.break_glass,
             )

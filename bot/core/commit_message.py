@@ -110,9 +110,7 @@ def promotion_message(
     slack_thread: str = "",
     lifted_hold: str = "",
 ) -> CommitMessage:
-    # A tag outside the seed convention carries no sha to show (LAYOUTS §11): the subject names the tag itself.
-    build = f"v{version} {sha[:7]}" if version and sha else source_tag
-    subject = f"promote({service}): {build} {source_env} → {target_env}"
+    subject = f"promote({service}): v{version} {sha[:7]} {source_env} → {target_env}"
     body = [f"Promote {service} {source_tag} to {target_env} as {target_tag} (same image, {digest})."]
     if reason:
         body.append(f"Reason: {one_line(reason, 'reason', 300)}")

@@ -46,10 +46,6 @@ def known_env(value: str, pipeline: Sequence[str]) -> str:
     return value
 
 
-def is_service_name(value: str) -> bool:
-    return _SERVICE.fullmatch(value) is not None
-
-
 def service_name(value: str) -> str:
     """Validate a service name (the ImageRepository name, e.g. `backend`)."""
     if not _SERVICE.fullmatch(value):

@@ -18,9 +18,8 @@ from bot.core import commit_message as cm
 from bot.core import holds, setters
 from bot.core.discovery import Target, Topology
 from bot.core.imageref import ImageRef
-from bot.core.minting import SEED, mint, newest_seed_ts
 from bot.core.names import known_env
-from bot.core.tags import Build, BuildTag
+from bot.core.tags import BuildTag
 from bot.errors import GateRefused, InvalidInput, NotFound, NothingToDo
 
 
@@ -40,7 +39,7 @@ class PromotionPlan:
     target_env: str
     source_tag: str
     target_tag: str  # the new immutable tag in the target env
-    alias: str  # the moving env alias, re-pointed at the same digest ("" when none moves)
+    alias: str  # the moving env alias, re-pointed at the same digest
     digest: str
     image: str
     current_tag: str | None
@@ -48,8 +47,6 @@ class PromotionPlan:
     warnings: tuple[str, ...] = ()
     lifted_hold: str = ""
     noop_reason: str = ""
-    copy: bool = True  # the registry gets target_tag (False when the source tag is pinned as it is)
-    hold: str = ""  # the setter held in the same commit (a pin under an automation)
 
     @property
     def noop(self) -> bool:
@@ -131,7 +128,12 @@ def pick_service(tag: str, found: Mapping[str, str]) -> str:
 
 def new_timestamp(now: int, target_env: str, existing_tags: Iterable[str]) -> int:
     """Strictly newer than every build tag already in the target env, so its ImagePolicy selects ours."""
-    return max(now, newest_seed_ts(target_env, existing_tags) + 1)
+    newest = max((t.ts for t in _parse_all(existing_tags) if t.env == target_env), default=-1)
+    return max(now, newest + 1)
+
+
+def _parse_all(tags: Iterable[str]) -> list[BuildTag]:
+    return [BuildTag.parse(t) for t in tags if BuildTag.is_valid(t)]
 
 
 # --- promotion ----------------------------------------------------------------------------------
@@ -189,7 +191,7 @@ def plan_promotion(
     topology: Topology,
     files: Mapping[str, str],
     *,
-    tag: BuildTag | Build,
+    tag: BuildTag,
     service: str,
     target_env: str,
     digest: str,
@@ -204,16 +206,13 @@ def plan_promotion(
     slack_thread: str = "",
     target_tag: str | None = None,
     sibling_latest: Mapping[tuple[str, str], str | None] | None = None,
-    tag_mode: str = SEED,
 ) -> PromotionPlan:
     """Plan one promotion. `deployed_in_source` is None when that gate is off for the environment.
 
     `target_tag` pins the new tag when re-planning after the registry copy already created it.
     `sibling_latest`: what each policy sharing a suspended automation would select now (bot/core/holds.py).
-    `tag_mode`: environments.<env>.tag, how the target tag is made (bot/core/minting.py).
     """
     sibling_latest = sibling_latest or {}
-    tag = tag if isinstance(tag, Build) else Build(str(tag), tag.env, tag)
     check_route(topology.pipeline, tag.env, target_env)
     src = topology.target(service, tag.env)
     dst = topology.target(service, target_env)
@@ -228,6 +227,7 @@ def plan_promotion(
         source_env=tag.env,
         target_env=target_env,
         source_tag=str(tag),
+        alias=target_env,
         digest=digest,
         image=dst.image,
         current_tag=current,
@@ -235,29 +235,24 @@ def plan_promotion(
     if current_digest is not None and current_digest == digest:
         return PromotionPlan(
             **base,
-            alias="",
             target_tag=current or "",
             edit=None,
             noop_reason=f"{target_env} is already at {current} (same image).",
         )
     if current is not None and current == target_tag:
         return PromotionPlan(
-            **base, alias="", target_tag=current, edit=None, noop_reason=f"{target_env} is already at {current}."
+            **base, target_tag=current, edit=None, noop_reason=f"{target_env} is already at {current}."
         )
-    minted = mint(tag, dst, tag_mode, now=now, target_tags=target_tags, current=current)
-    new_tag = target_tag or minted.tag
-    if current is not None and current == new_tag:  # a pin of what already runs
-        return PromotionPlan(
-            **base, alias="", target_tag=current, edit=None, noop_reason=f"{target_env} is already at {current}."
-        )
+    new_tag = target_tag or str(
+        tag.retarget(target_env, new_timestamp(now, target_env, [*target_tags, *(c for c in [current] if c)]))
+    )
     warnings = []
     cur = BuildTag.parse(current) if current and BuildTag.is_valid(current) else None
-    if cur is None and tag_mode == SEED:
+    if cur is None:
         warnings.append(f"First deploy of {service} to {target_env} by the bot (Git has {current or 'no tag'}).")
-    elif cur is not None and tag.seed is not None and cur.version_key > tag.seed.version_key:
+    elif (cur.major, cur.minor, cur.patch) > (tag.major, tag.minor, tag.patch):
         warnings.append(f"Downgrade: {target_env} runs v{cur.version}, this promotes v{tag.version}.")
-    # A pin under an automation is held in the same commit; any other promotion names the setter again.
-    edited, changes = apply_values(files, dst, _values_for(dst, new_tag, digest), hold=True if minted.hold else None)
+    edited, changes = apply_values(files, dst, _values_for(dst, new_tag, digest))
     if not changes:
         # Refused here, before the registry is touched: a promotion whose commit would write no marker would
         # copy the tag, change nothing in Git, and could only be reported as a success that is not one.
@@ -266,18 +261,9 @@ def plan_promotion(
             "nothing in Git.",
             hint=f'Add the `# {{"$imagepolicy": "…"}}` marker for {dst.setter} to its manifest, then promote again.',
         )
-    lifted, lift_sentence, kept = ("", "", ()) if minted.hold else lift(files, edited, topology, dst, sibling_latest)
+    lifted, lift_sentence, kept = lift(files, edited, topology, dst, sibling_latest)
     if lifted:
         warnings.append(f"{service} is held in {target_env}; this promotion lifts the hold.")
-    if minted.hold:
-        lift_sentence = (
-            f"Holds {service} in {target_env}: its markers name HELD:{dst.setter}, so Flux's policy does not "
-            f"rewrite the pinned {new_tag}; the next promote or resume lifts the hold."
-        )
-        warnings.append(
-            f"{new_tag} is pinned: {service}'s markers in {target_env} are held so Flux's policy keeps it; the next "
-            "promote or resume lifts the hold."
-        )
     warnings += [f"{k} stays held (migrated from spec.suspend to its markers)." for k in kept]
     message = cm.promotion_message(
         service=service,
@@ -298,12 +284,9 @@ def plan_promotion(
     return PromotionPlan(
         **base,
         target_tag=new_tag,
-        alias=minted.alias,
         edit=Edit(edited, message, tuple(changes)),
         warnings=tuple(warnings),
         lifted_hold=lifted,
-        copy=minted.copy,
-        hold=dst.setter if minted.hold else "",
     )
 
 
@@ -363,7 +346,7 @@ def combine_release(plans: Sequence[PromotionPlan], *, promoted_by: str, request
         files.update(edit.files)
         changes.extend(edit.changes)
     first = live[0]
-    names = ", ".join(f"{p.service} {_shown(p.source_tag)}" for p in live)
+    names = ", ".join(f"{p.service} v{BuildTag.parse(p.source_tag).version}" for p in live)
     subject = f"release({first.source_env} → {first.target_env}): {names}"
     body = [f"Promote {len(live)} services from {first.source_env} to {first.target_env} in one commit (same images)."]
     pairs: list[tuple[str, str]] = [(cm.PROMOTED_BY, promoted_by)]
@@ -379,8 +362,3 @@ def combine_release(plans: Sequence[PromotionPlan], *, promoted_by: str, request
     if request_id:
         pairs.append((cm.REQUEST_ID, request_id))
     return Edit(files, cm.CommitMessage(subject, "\n".join(body), cm.Trailers(tuple(pairs))), tuple(changes))
-
-
-def _shown(tag: str) -> str:
-    """`v<version>` for a seed-convention tag, else the tag itself (`b9.20240526.083653`)."""
-    return f"v{BuildTag.parse(tag).version}" if BuildTag.is_valid(tag) else tag

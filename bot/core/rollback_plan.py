@@ -16,7 +16,7 @@ from bot.core.holds import push_branch_problem
 from bot.core.imageref import ImageRef
 from bot.core.names import known_env
 from bot.core.plan import Edit, RollbackPlan, apply_values, new_timestamp
-from bot.core.tags import BuildTag, check_tag
+from bot.core.tags import BuildTag
 from bot.errors import GateRefused, NotFound
 
 __all__ = ["choose_rollback_service", "plan_rollback"]
@@ -75,7 +75,7 @@ def plan_rollback(
         to_value = newest.old_tag
         _refuse_removed_tag(service, env, history, to_value)
     else:
-        check_tag(to_tag)  # any tag the env really ran (LAYOUTS §11), found in Git history below
+        BuildTag.parse(to_tag)
         source = next((b for b in history if b.new_tag == to_tag), None)
         if source is None:
             ran = sorted({b.new_tag for b in history if b.new_tag}, reverse=True)[:5]
@@ -90,12 +90,6 @@ def plan_rollback(
         raise GateRefused(f"{service} in {env} already runs {to_value}.")
     retag_from = ""
     if mode == "retag":
-        if not BuildTag.is_valid(to_value):
-            raise GateRefused(
-                f"Rollback in {env} is set to retag, which mints a seed-convention tag from the old one; "
-                f"{to_value} is not one.",
-                hint=f"Set environments.{env}.rollback: hold for this fleet's tags.",
-            )
         retag_from = to_value
         to_value = pinned_to or str(
             BuildTag.parse(to_value).retarget(

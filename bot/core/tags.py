@@ -91,68 +91,8 @@ class BuildTag:
         return BuildTag(env=env, major=self.major, minor=self.minor, patch=self.patch, sha=self.sha, ts=ts)
 
     @property
-    def version_key(self) -> tuple[int, int, int]:
-        return (self.major, self.minor, self.patch)
-
-    @property
     def short_sha(self) -> str:
         return self.sha[:7]
-
-
-_SEMVER_CORE = re.compile(rf"v?(?P<version>{_NUM}\.{_NUM}\.{_NUM})(?:[-+.].*)?", re.ASCII)
-
-
-def check_tag(text: str) -> str:
-    """Any OCI tag (LAYOUTS §11: `v1.0.1`, `b9.20240526.083653`, `<sha>-30` …); the seed grammar is not required."""
-    if not is_oci_tag(text):
-        raise InvalidInput(
-            f"{text[:80]!r} is not an image tag: {_why_oci(text)}.",
-            hint="A tag is 1-128 of letters, digits, '_', '.', '-', not starting with '.' or '-'.",
-        )
-    return text
-
-
-def _why_oci(text: str) -> str:
-    if not text:
-        return "the tag is empty"
-    if len(text) > 128:
-        return "it is longer than 128 characters"
-    if text[0] in ".-":
-        return f"it starts with {text[0]!r}"
-    return "it contains characters a tag cannot have"
-
-
-@dataclass(frozen=True)
-class Build:
-    """A source build as promotion sees it: the tag the registry has, its environment, and the seed grammar's
-    reading of it when the tag follows the seed convention (`seed` is None for `v1.0.1`, `main-<sha>-<ts>` …)."""
-
-    tag: str
-    env: str
-    seed: BuildTag | None = None
-
-    @classmethod
-    def of(cls, text: str, env: str) -> Build:
-        """`text` in `env`; a seed-convention tag names its own env, which wins (the route check reads it)."""
-        if BuildTag.is_valid(text):
-            seed = BuildTag.parse(text)
-            return cls(text, seed.env, seed)
-        return cls(check_tag(text), env, None)
-
-    @property
-    def version(self) -> str:
-        """<major>.<minor>.<patch> from the seed grammar, else from a semver-looking tag (`v1.0.1`), else ""."""
-        if self.seed is not None:
-            return self.seed.version
-        m = _SEMVER_CORE.fullmatch(self.tag)
-        return m["version"] if m else ""
-
-    @property
-    def sha(self) -> str:
-        return self.seed.sha if self.seed is not None else ""
-
-    def __str__(self) -> str:
-        return self.tag
 
 
 def flux_filter_pattern(env: str) -> str:

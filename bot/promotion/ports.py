@@ -78,7 +78,6 @@ class Env:
 
     require_deployed_in_source: bool = True
     rollback: str = "hold"
-    tag: str = "seed"  # how promotion makes the target tag: seed | pin | a template (bot/core/minting.py)
     freezes: tuple[Any, ...] = ()  # bot.promotion.freeze.Window values (recurring freeze windows)
     break_glass: tuple[str, ...] = ()  # who may force through a freeze ("U123", "slack:U123", "cli:alice")
 

@@ -15,10 +15,10 @@ from bot.core.clock_text import utc
 from bot.core.freezes import refuse_if_frozen
 from bot.core.names import env_name, service_name
 from bot.core.plan import Edit, PromotionPlan, candidate_services, check_route, pick_service, plan_promotion
-from bot.core.tags import Build, BuildTag
-from bot.errors import GateRefused, OperationFailed, PartialPromotion, PushConflict, RegistryError
+from bot.core.tags import BuildTag
+from bot.errors import OperationFailed, PartialPromotion, PushConflict, RegistryError
 from bot.promotion import freeze
-from bot.promotion.ports import Context, Registry, Snapshot
+from bot.promotion.ports import Context, Snapshot
 from bot.promotion.resume import sibling_latest
 from bot.promotion.workspace import Workspace
 
@@ -48,7 +48,7 @@ class PromoteResult:
         return self.plan.noop
 
 
-def _deployed_in_source(ctx: Context, ws: Workspace, tag: Build, service: str, target_env: str) -> bool | None:
+def _deployed_in_source(ctx: Context, ws: Workspace, tag: BuildTag, service: str, target_env: str) -> bool | None:
     if not ctx.env(target_env).require_deployed_in_source:
         return None
     src = ws.topology.target(service, tag.env)
@@ -60,10 +60,8 @@ def _deployed_in_source(ctx: Context, ws: Workspace, tag: Build, service: str, t
 
 def prepare(ctx: Context, req: PromoteRequest) -> tuple[Workspace, PromotionPlan]:
     """Everything up to (not including) the first write. Raises a Refused error on any gate."""
+    tag = BuildTag.parse(req.tag)
     env_name(req.target_env)
-    if any(req.tag.startswith(f"{e}-v") for e in ctx.pipeline):
-        BuildTag.parse(req.tag)  # seed-shaped, even if broken: its error names the seed grammar's missing part
-    tag = Build.of(req.tag, _source_env(ctx.pipeline, req.tag, req.target_env))
     if req.service is not None:
         service_name(req.service)
     check_route(ctx.pipeline, tag.env, req.target_env)
@@ -96,18 +94,8 @@ def prepare(ctx: Context, req: PromoteRequest) -> tuple[Workspace, PromotionPlan
         request_id=req.request_id,
         slack_thread=req.slack_thread,
         sibling_latest=sibling_latest(ctx, ws, service, req.target_env),
-        tag_mode=ctx.env(req.target_env).tag,
     )
     return ws, plan
-
-
-def _source_env(pipeline: Sequence[str], tag: str, target_env: str) -> str:
-    """A seed-convention tag names its env; any other tag (`v1.0.1`) comes from the env before the target."""
-    if BuildTag.is_valid(tag):
-        return BuildTag.parse(tag).env
-    if target_env in pipeline and pipeline.index(target_env) > 0:
-        return pipeline[pipeline.index(target_env) - 1]
-    return target_env  # the route check says why nothing is promoted into the first environment
 
 
 def _freeze_gate(ctx: Context, ws: Workspace, req: PromoteRequest, action: str) -> str:
@@ -137,10 +125,7 @@ def promote(ctx: Context, req: PromoteRequest, *, dry_run: bool = False) -> Prom
         )
     reason = _freeze_gate(ctx, ws, req, "promotion")
     try:
-        if plan.copy:  # a pin deploys the source tag as it is: nothing to copy
-            refuse_other_image(registry, repo, plan)
-            new_tags = [plan.target_tag, *(a for a in [plan.alias] if a)]
-            registry.retag(repo, plan.source_tag, new_tags, expect_digest=plan.digest)
+        registry.retag(repo, plan.source_tag, [plan.target_tag, plan.alias], expect_digest=plan.digest)
     except RegistryError as err:
         # The registry's own words say which tags it has; the person also needs Git's side and the way on.
         raise type(err)(
@@ -162,7 +147,7 @@ def promote(ctx: Context, req: PromoteRequest, *, dry_run: bool = False) -> Prom
         again = plan_promotion(
             fresh.topology,
             fresh.files,
-            tag=Build.of(plan.source_tag, plan.source_env),
+            tag=BuildTag.parse(plan.source_tag),
             service=plan.service,
             target_env=plan.target_env,
             digest=plan.digest,
@@ -176,7 +161,6 @@ def promote(ctx: Context, req: PromoteRequest, *, dry_run: bool = False) -> Prom
             slack_thread=req.slack_thread,
             target_tag=plan.target_tag,
             sibling_latest=sibling_latest(ctx, fresh, plan.service, plan.target_env),
-            tag_mode=ctx.env(plan.target_env).tag,
         )
         return again.edit
 
@@ -192,27 +176,13 @@ def promote(ctx: Context, req: PromoteRequest, *, dry_run: bool = False) -> Prom
     return PromoteResult(plan, commit=pushed.sha, tries=pushed.tries)
 
 
-def refuse_other_image(registry: Registry, repo: str, plan: PromotionPlan) -> None:
-    """A templated tag (`v{version}`) may already exist for another build; moving it would change what it names."""
-    there = registry.digest(repo, plan.target_tag)
-    if there is not None and there != plan.digest:
-        raise GateRefused(
-            f"{plan.target_tag} already exists in the registry for another image ({there}); promoting "
-            f"{plan.source_tag} ({plan.digest}) would move it. Git was not changed.",
-            hint=f"Change environments.{plan.target_env}.tag so each build gets its own tag.",
-        )
-
-
 def describe(plan: PromotionPlan) -> Sequence[str]:
     """Lines a person reads before confirming: the diff, digest, tags to be created, warnings."""
     lines = [f"{plan.service}: {plan.source_tag} → {plan.target_env}"]
     if plan.noop:
         return [*lines, plan.noop_reason]
     lines.append(f"image   {plan.image}@{plan.digest}")
-    if not plan.copy:
-        lines.append(f"tags    {plan.target_tag} (pinned as it is, no copy)")
-    else:
-        lines.append(f"tags    {plan.target_tag} (new)" + (f", {plan.alias} (moved)" if plan.alias else ""))
+    lines.append(f"tags    {plan.target_tag} (new), {plan.alias} (moved)")
     if plan.edit:
         for ch in plan.edit.changes:
             lines.append(f"{ch.file}: {ch.old} → {ch.new}")

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from bot.core.freezes import refuse_if_frozen
 from bot.core.names import env_name, service_name
 from bot.core.plan import Edit, PromotionPlan, check_route, combine_release, plan_promotion
-from bot.core.tags import Build, is_oci_tag
+from bot.core.tags import BuildTag
 from bot.errors import GateRefused, NotFound
 from bot.promotion import freeze
 from bot.promotion.ports import Context, Snapshot
-from bot.promotion.promote import refuse_other_image
 from bot.promotion.resume import sibling_latest
 from bot.promotion.workspace import Workspace
 
@@ -44,7 +43,7 @@ def _plans(
         if services and t.service not in services:
             continue
         tag = t.current_tag()
-        if (t.service, target) not in ws.topology.targets or not tag or not is_oci_tag(tag):
+        if (t.service, target) not in ws.topology.targets or not tag or not BuildTag.is_valid(tag):
             continue
         dst = ws.topology.target(t.service, target)
         registry, repo = ctx.registries.for_image(dst.image)
@@ -55,7 +54,7 @@ def _plans(
         plan = plan_promotion(
             ws.topology,
             files,
-            tag=Build.of(tag, source),
+            tag=BuildTag.parse(tag),
             service=t.service,
             target_env=target,
             digest=digest,
@@ -66,7 +65,6 @@ def _plans(
             deployed_in_source=True,
             target_tag=(pinned or {}).get(t.service),
             sibling_latest=sibling_latest(ctx, ws, t.service, target),
-            tag_mode=ctx.env(target).tag,
         )  # the source build runs in `source` by construction: it is what Git has there now
         if plan.edit is not None:
             files.update(plan.edit.files)
@@ -102,11 +100,9 @@ def release(
     if dry_run:
         return ReleaseResult(tuple(plans), dry_run=True)
     live = [p for p in plans if p.edit is not None]
-    copies = [(p, *ctx.registries.for_image(p.image)) for p in live if p.copy]  # a pin deploys the tag as it is
-    for p, registry, repo in copies:  # every check before the first copy: a refusal leaves the registry alone
-        refuse_other_image(registry, repo, p)
-    for p, registry, repo in copies:
-        registry.retag(repo, p.source_tag, [p.target_tag, *(a for a in [p.alias] if a)], expect_digest=p.digest)
+    for p in live:
+        registry, repo = ctx.registries.for_image(p.image)
+        registry.retag(repo, p.source_tag, [p.target_tag, p.alias], expect_digest=p.digest)
     pinned = {p.service: p.target_tag for p in live}
 
     def replan(snapshot: Snapshot) -> Edit | None:

@@ -152,9 +152,7 @@ def promotion_details(plan: PromotionPlan) -> list[Block]:
         return sections([head, plan.noop_reason])
     return [
         section(head),
-        context(
-            say.promotion_facts(plan.image, plan.digest, plan.current_tag, plan.target_tag, plan.alias, copy=plan.copy)
-        ),
+        context(say.promotion_facts(plan.image, plan.digest, plan.current_tag, plan.target_tag, plan.alias)),
         *code_sections(_diff(plan.edit.changes if plan.edit else ())),
         *_warnings(plan.warnings),
     ]

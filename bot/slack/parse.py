@@ -17,8 +17,8 @@ from bot.actions.promote import PromoteCmd
 from bot.actions.release import ReleaseCmd
 from bot.actions.resume import ResumeCmd
 from bot.actions.rollback import RollbackCmd
-from bot.core.names import env_name, is_service_name, one_line, service_name
-from bot.core.tags import BuildTag, check_tag, is_oci_tag
+from bot.core.names import env_name, one_line, service_name
+from bot.core.tags import BuildTag
 from bot.errors import InvalidInput
 
 USAGE = {
@@ -184,8 +184,6 @@ def _promote(words: list[str], envs: Sequence[str] = ()) -> Command:
         return HelpCmd("/promote")
     # A word shaped like `<env>-v…` is a tag, even a broken one: its error names the tag's grammar.
     tagged = bool(words) and (BuildTag.is_valid(words[0]) or any(words[0].startswith(f"{e}-v") for e in envs))
-    # Any other image tag that no service could be named (`v1.0.1`, `b9.20240526.083653`: LAYOUTS §11) is a tag too.
-    tagged = tagged or (bool(words) and is_oci_tag(words[0]) and not is_service_name(words[0]))
     if envs and words and not tagged and words[0] not in envs:
         return _by_service(words)
     if len(words) < 3 or words[1] != "to":
@@ -193,9 +191,7 @@ def _promote(words: list[str], envs: Sequence[str] = ()) -> Command:
     if not tagged and re.fullmatch(r"[a-z][a-z0-9-]*", words[0]):
         # `/promote staging to production [service…]`: a release set
         return ReleaseCmd(env_name(words[0]), env_name(words[2]), tuple(service_name(w) for w in words[3:]))
-    seedlike = any(words[0].startswith(f"{e}-v") for e in envs) or not is_oci_tag(words[0])
-    # a broken seed-shaped word is explained by the seed grammar; any other image tag is taken as it is
-    tag = str(BuildTag.parse(words[0])) if seedlike or BuildTag.is_valid(words[0]) else check_tag(words[0])
+    tag = str(BuildTag.parse(words[0]))
     env = env_name(words[2])
     rest = words[3:]
     at = None
@@ -224,7 +220,7 @@ def _rollback(words: list[str]) -> RollbackCmd | RollbackPickCmd:
     if rest:
         if rest[0] != "to" or len(rest) != 2:
             raise _usage("/rollback", "After the service only `to <tag>` may follow.")
-        to_tag = check_tag(rest[1])  # any tag the env ran, whatever its convention (Git history decides)
+        to_tag = str(BuildTag.parse(rest[1]))
     return RollbackCmd(env, service, to_tag)
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from bot.actions.rollback import RollbackCmd
 from bot.core.clock_text import utc_minutes
 from bot.core.names import env_name, service_name
-from bot.core.tags import check_tag, is_oci_tag
+from bot.core.tags import BuildTag
 from bot.promotion.history_view import history
 from bot.promotion.ports import Context
 from bot.promotion.versions import versions
@@ -78,7 +78,7 @@ class RollbackPicker:
         ran: list[tuple[str, str]] = []
         for e in history(self.ctx, env, service, 30):
             tag = e.new_tag
-            if tag and tag != current and is_oci_tag(tag) and tag not in {t for t, _ in ran}:
+            if tag and tag != current and BuildTag.is_valid(tag) and tag not in {t for t, _ in ran}:
                 ran.append((tag, utc_minutes(e.at)))
         respond(text=say.rollback_pick_tag_head(service, env, current or "?"),
                 blocks=tag_menu(env, service, current, ran), response_type="ephemeral",
@@ -86,5 +86,5 @@ class RollbackPicker:
 
     def tag_chosen(self, user: str, block_id: str, tag: str, respond: Respond) -> None:
         _, env, service = block_id.split(":", 2)
-        to_tag = None if tag == UNDO else check_tag(tag)  # any tag the env ran (LAYOUTS §11)
+        to_tag = None if tag == UNDO else str(BuildTag.parse(tag))
         self.flow.preview(user, RollbackCmd(env_name(env), service_name(service), to_tag), respond)

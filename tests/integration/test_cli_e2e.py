@@ -213,7 +213,7 @@ REFUSALS: dict[str, Case] = {
     "shell metacharacters": lambda w: (
         ["promote", 'staging-v0.0.1-a1b2c3d-1";rm -rf /', "to", "production"], ["characters a tag cannot have"]),
     "command substitution": lambda w: (
-        ["promote", "$(id)", "to", "production"], ["'$(id)' is not an image tag"]),
+        ["promote", "$(id)", "to", "production"], ["'$(id)' is not a build tag"]),
     "newline with YAML": lambda w: (
         ["promote", f"{_staging(w)}\nnewTag: x", "to", "production"], [r"\nnewTag: x' is not a build tag"]),
     "unknown env": lambda w: (

@@ -123,7 +123,7 @@ def test_nested_unknown_keys_are_pointed_home_too() -> None:
     assert _problems(raw) == [
         "environments.staging.routes: unknown key; did you mean flux.routes?",
         "environments.production.colour: unknown key (known: approval_ttl, approvals, break_glass, channel, freezes,"
-        " paths, promoters, require_deployed_in_source, rollback, tag)",
+        " paths, promoters, require_deployed_in_source, rollback)",
         "flux.freezes: unknown key; did you mean environments.<env>.freezes?",
     ]
 
@@ -208,14 +208,3 @@ def test_registry_settings_are_keyed_by_the_host_flux_resolves() -> None:
     assert _problems({**BASE, "registries": {"ghcr.io": {"endpoint": "http://x/"}}}) == [
         "registries.ghcr.io.endpoint: expected a string matching [A-Za-z0-9.-]+(:[0-9]{1,5})?, got 'http://x/'"
     ]
-
-
-def test_environment_tag_is_seed_pin_or_a_template_of_known_fields() -> None:
-    envs = {"staging": {"tag": "pin"}, "production": {"tag": "v{version}"}}
-    s = settings.parse({**BASE, "environments": envs}, base_dir=Path("/"))
-    assert (s.environments["staging"].tag, s.environments["production"].tag) == ("pin", "v{version}")
-    assert settings.parse(BASE, base_dir=Path("/")).environments.get("production") is None or (
-        settings.parse(BASE, base_dir=Path("/")).environments["production"].tag == "seed"
-    )
-    [problem] = _problems({**BASE, "environments": {"production": {"tag": "v{semver}"}}})
-    assert problem.startswith("environments.production.tag: expected seed, pin or a tag template")

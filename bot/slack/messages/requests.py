@@ -158,14 +158,9 @@ def promotion_head(service: str, tag: str, source_env: str, env: str) -> str:
     return f"Promote *{service}* `{tag}` (from {source_env}) → *{env}*"
 
 
-def promotion_facts(
-    image: str, digest: str, current: str | None, new_tag: str, alias: str, *, copy: bool = True
-) -> str:
+def promotion_facts(image: str, digest: str, current: str | None, new_tag: str, alias: str) -> str:
     now = f"`{current}`" if current else "nothing yet"
-    if not copy:  # environments.<env>.tag: pin deploys the source tag as it is, held
-        return f"image `{image}` · digest `{digest}`\nruns now: {now} → pinned as it is: `{new_tag}` (no new tag)"
-    tags = ", ".join(f"`{t}`" for t in (new_tag, alias) if t)
-    return f"image `{image}` · digest `{digest}`\nruns now: {now} → new tags: {tags}"
+    return f"image `{image}` · digest `{digest}`\nruns now: {now} → new tags: `{new_tag}`, `{alias}`"
 
 
 def release_head(count: int, source: str, env: str) -> str:

@@ -27,18 +27,11 @@ TAG = "staging-v0.0.2-b2c3d4e-1738860123"
         ("/promote", f"{TAG} to production", PromoteCmd(TAG, "production")),
         ("/promote", f"{TAG} to production hotfix  for login", PromoteCmd(TAG, "production", None, "hotfix for login")),
         ("/promote", f"{TAG} to production service:backend why", PromoteCmd(TAG, "production", "backend", "why")),
-        # tags of other conventions (LAYOUTS §11): a word no service could be named is a tag
-        ("/promote", "v1.0.1 to production", PromoteCmd("v1.0.1", "production")),
-        ("/promote", "b9.20240526.083653 to production", PromoteCmd("b9.20240526.083653", "production")),
         ("/rollback", "", RollbackPickCmd()),  # the picker
         ("/rollback", "production", RollbackCmd("production")),
         ("/rollback", "production backend", RollbackCmd("production", "backend")),
         ("/rollback", f"production backend to {TAG}", RollbackCmd("production", "backend", TAG)),
         ("/rollback", f"production to {TAG}", RollbackCmd("production", None, TAG)),
-        # any tag the env ran, whatever its convention (LAYOUTS §11); Git history decides, not the grammar
-        ("/rollback", "production backend to b9.20240526.083653",
-         RollbackCmd("production", "backend", "b9.20240526.083653")),
-        ("/rollback", "production to v1.0.1", RollbackCmd("production", None, "v1.0.1")),
         ("/resume", "production", ResumeCmd("production")),
         ("/resume", "production backend force", ResumeCmd("production", "backend", True)),
     ],
@@ -58,7 +51,7 @@ def test_parse(command: str, text: str, expected: object) -> None:
         ("/promote", f"{TAG} to prod$(id)", "not a valid environment"),
         ("/promote", f"{TAG} to production service:../x", "not a valid service"),
         ("/rollback", "production backend to", "to <tag>"),
-        ("/rollback", "production backend to -latest", "not an image tag"),
+        ("/rollback", "production backend to latest", "not a build tag"),
         ("/resume", "production backend please", "force"),
         ("/deploy", "x", "Unknown command"),
     ],
